@@ -1,0 +1,142 @@
+//! Virtual time: the only clock tcpsim has.
+//!
+//! Time is [`smoltcp::time::Instant`] (integer microseconds) counted from [`Instant::ZERO`]; durations
+//! are [`smoltcp::time::Duration`]. [`Clock`] only moves forward and counts how many steps were taken
+//! at the same instant, which is how the simulation notices a livelock. This module also holds the
+//! one duration syntax used everywhere (model files and command line): strings with units such as
+//! `"250ms"`, `"15s"`, `"1h"`, parsed by `humantime` and printed back so that they parse to the same
+//! value.
+
+pub use smoltcp::time::{Duration, Instant};
+
+/// A forward-only virtual clock starting at [`Instant::ZERO`].
+#[derive(Debug, Clone)]
+pub struct Clock {
+    now: Instant,
+    steps_at_now: u64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock {
+    /// A clock at [`Instant::ZERO`].
+    pub fn new() -> Self {
+        Clock {
+            now: Instant::ZERO,
+            steps_at_now: 0,
+        }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Moves to `next` (or stays, if `next` is not later) and returns how many consecutive steps have
+    /// now been taken at the same instant (1 after a real advance).
+    pub fn advance_to(&mut self, next: Instant) -> u64 {
+        if next > self.now {
+            self.now = next;
+            self.steps_at_now = 1;
+        } else {
+            self.steps_at_now += 1;
+        }
+        self.steps_at_now
+    }
+}
+
+/// Parses a duration string with units (`"250ms"`, `"15s"`, `"1h 30m"`, `"0s"`).
+///
+/// # Errors
+/// A message saying what is wrong, for the caller to place in context.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("invalid duration {s:?} ({e}); use a number with a unit, e.g. \"250ms\", \"15s\", \"1h\""))?;
+    let micros = d.as_micros();
+    if micros > i64::MAX as u128 / 2 {
+        return Err(format!("duration {s:?} is too long"));
+    }
+    Ok(Duration::from_micros(micros as u64))
+}
+
+/// Formats a duration in the largest unit that represents it exactly, so that
+/// `parse_duration(&format_duration(d)) == Ok(d)`.
+pub fn format_duration(d: Duration) -> String {
+    let us = d.total_micros();
+    const UNITS: [(u64, &str); 5] = [
+        (3_600_000_000, "h"),
+        (60_000_000, "m"),
+        (1_000_000, "s"),
+        (1_000, "ms"),
+        (1, "us"),
+    ];
+    if us == 0 {
+        return "0s".to_string();
+    }
+    for (size, unit) in UNITS {
+        if us % size == 0 {
+            return format!("{}{unit}", us / size);
+        }
+    }
+    unreachable!("every duration is a whole number of microseconds")
+}
+
+/// Seconds as a float, for outputs whose field names end in `_s`.
+pub fn secs(t: Instant) -> f64 {
+    t.total_micros() as f64 / 1e6
+}
+
+/// Formats an instant as seconds with six decimals (`12.000345`), exactly, without float rounding.
+pub fn fmt_secs(t: Instant) -> String {
+    let us = t.total_micros();
+    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves durations print in a form that parses back to the same value, for every unit.
+    #[test]
+    fn duration_round_trip() {
+        for s in [
+            "0s", "250ms", "15s", "1h", "90m", "1500us", "61s", "1h 30m", "2ms 5us",
+        ] {
+            let d = parse_duration(s).unwrap();
+            let back = parse_duration(&format_duration(d)).unwrap();
+            assert_eq!(d, back, "{s} -> {} -> {back}", format_duration(d));
+        }
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "90m");
+    }
+
+    // Proves numbers without units and garbage are rejected with a hint.
+    #[test]
+    fn duration_needs_units() {
+        let e = parse_duration("15").unwrap_err();
+        assert!(e.contains("unit"), "{e}");
+        assert!(parse_duration("fast").is_err());
+    }
+
+    // Proves the clock never goes backwards and counts repeated steps at one instant.
+    #[test]
+    fn clock_is_forward_only() {
+        let mut c = Clock::new();
+        assert_eq!(c.advance_to(Instant::from_millis(5)), 1);
+        assert_eq!(c.advance_to(Instant::from_millis(3)), 2);
+        assert_eq!(c.now(), Instant::from_millis(5));
+        assert_eq!(c.advance_to(Instant::from_millis(5)), 3);
+        assert_eq!(c.advance_to(Instant::from_millis(6)), 1);
+    }
+
+    // Proves seconds print exactly with six decimals.
+    #[test]
+    fn secs_format() {
+        assert_eq!(fmt_secs(Instant::from_micros(12_000_345)), "12.000345");
+        assert_eq!(fmt_secs(Instant::ZERO), "0.000000");
+    }
+}

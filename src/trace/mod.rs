@@ -1,0 +1,366 @@
+//! The trace: what happened, as typed events in time order. The boundary between simulating and
+//! reporting.
+//!
+//! The simulation emits [`Event`]s into [`EventSink`]s as it goes; writers (text, pcap, CSV,
+//! summary) are sinks, so long runs stream to disk and memory stays flat. [`Trace`] is the in-memory
+//! sink, for the library, tests and analysis; every writer can also be fed a whole `Trace`
+//! ([`Trace::replay`]), so outputs are functions of a trace, testable without a simulation.
+//!
+//! Guarantees: events arrive in non-decreasing time, with a strictly increasing `seq` that breaks
+//! ties; frame bytes are the exact IPv4 packets the stacks exchanged.
+
+pub mod csv;
+pub mod packet;
+pub mod pcap;
+pub mod summary;
+pub mod text;
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+pub use smoltcp::socket::tcp::State as TcpState;
+
+use crate::clock::Instant;
+
+/// One of the two endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    /// The device: it opens the connection.
+    Client,
+    /// The server: it listens.
+    Server,
+}
+
+impl Side {
+    /// The direction this side sends in.
+    pub fn sends(self) -> Dir {
+        match self {
+            Side::Client => Dir::Uplink,
+            Side::Server => Dir::Downlink,
+        }
+    }
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
+/// A link direction. Uplink is client → server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dir {
+    /// Client → server.
+    Uplink,
+    /// Server → client.
+    Downlink,
+}
+
+impl Dir {
+    /// The side that sends in this direction.
+    pub fn sender(self) -> Side {
+        match self {
+            Dir::Uplink => Side::Client,
+            Dir::Downlink => Side::Server,
+        }
+    }
+    /// The side that receives in this direction.
+    pub fn receiver(self) -> Side {
+        match self {
+            Dir::Uplink => Side::Server,
+            Dir::Downlink => Side::Client,
+        }
+    }
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dir::Uplink => "uplink",
+            Dir::Downlink => "downlink",
+        }
+    }
+}
+
+/// What the link did with a frame, decided when it was offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Arrives at `at`.
+    Delivered {
+        /// Arrival time.
+        at: Instant,
+    },
+    /// Held during an outage until `until`, then arrives at `at`.
+    Held {
+        /// When the outage ends and the frame is released.
+        until: Instant,
+        /// Arrival time.
+        at: Instant,
+    },
+    /// Lost at random.
+    Lost,
+    /// Dropped because the link was down (`on_outage = "drop"`).
+    OutageDropped,
+    /// Dropped because the hold buffer was full.
+    HoldOverflow,
+    /// Dropped because the serialisation queue was full.
+    QueueDropped,
+}
+
+impl Fate {
+    /// Stable lower-case name used in CSV and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fate::Delivered { .. } => "delivered",
+            Fate::Held { .. } => "held",
+            Fate::Lost => "lost",
+            Fate::OutageDropped => "outage-dropped",
+            Fate::HoldOverflow => "hold-overflow",
+            Fate::QueueDropped => "queue-dropped",
+        }
+    }
+    /// Arrival time, for frames that arrive.
+    pub fn arrival(self) -> Option<Instant> {
+        match self {
+            Fate::Delivered { at } | Fate::Held { at, .. } => Some(at),
+            _ => None,
+        }
+    }
+    /// All fate names, in report order.
+    pub const NAMES: [&'static str; 6] = [
+        "delivered",
+        "held",
+        "lost",
+        "outage-dropped",
+        "hold-overflow",
+        "queue-dropped",
+    ];
+}
+
+/// Something an application did or saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEvent {
+    /// The connection is established (first seen by the application).
+    Connected,
+    /// Wrote `len` bytes into the socket.
+    Write {
+        /// Bytes.
+        len: usize,
+    },
+    /// A message of `len` bytes did not fit the send buffer and was dropped.
+    WriteSkipped {
+        /// Message size.
+        len: usize,
+    },
+    /// A message of `len` bytes did not fit the send buffer; the application blocks until it is
+    /// written.
+    WriteWaited {
+        /// Message size.
+        len: usize,
+    },
+    /// Read `len` bytes.
+    Read {
+        /// Bytes.
+        len: usize,
+    },
+    /// Bytes read differ from the bytes the peer wrote, first at stream offset `offset` (never
+    /// expected: a stack or simulator bug).
+    ReadMismatch {
+        /// Stream offset of the first wrong byte.
+        offset: u64,
+    },
+    /// Read end of stream: the peer closed its half.
+    PeerClosed,
+    /// No new data for the idle timeout: the application closes.
+    IdleTimeout,
+    /// The application closed its half (FIN follows).
+    Close,
+    /// The connection was aborted locally (user timeout, or the `linux` close policy discarding a
+    /// closed socket that received new data).
+    Abort {
+        /// Why.
+        why: &'static str,
+    },
+    /// The connection was reset by the peer.
+    Reset,
+}
+
+impl fmt::Display for AppEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppEvent::Connected => write!(f, "connected"),
+            AppEvent::Write { len } => write!(f, "write {len}"),
+            AppEvent::WriteSkipped { len } => write!(f, "write-skipped {len}"),
+            AppEvent::WriteWaited { len } => write!(f, "write-waited {len}"),
+            AppEvent::Read { len } => write!(f, "read {len}"),
+            AppEvent::ReadMismatch { offset } => write!(f, "read-mismatch at {offset}"),
+            AppEvent::PeerClosed => write!(f, "peer-closed"),
+            AppEvent::IdleTimeout => write!(f, "idle-timeout"),
+            AppEvent::Close => write!(f, "close"),
+            AppEvent::Abort { why } => write!(f, "abort ({why})"),
+            AppEvent::Reset => write!(f, "reset"),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A frame was offered to the link (sent by the direction's sender) and its fate decided.
+    Offered {
+        /// Frame id, unique in the run.
+        id: u64,
+        /// Direction.
+        dir: Dir,
+        /// The IPv4 packet.
+        bytes: Arc<[u8]>,
+        /// Its fate.
+        fate: Fate,
+    },
+    /// A frame reached the direction's receiver.
+    Delivered {
+        /// Frame id.
+        id: u64,
+        /// Direction.
+        dir: Dir,
+        /// The IPv4 packet.
+        bytes: Arc<[u8]>,
+    },
+    /// A direction went down (`up = false`) or came back.
+    Link {
+        /// Direction.
+        dir: Dir,
+        /// Up after this edge.
+        up: bool,
+    },
+    /// An endpoint's TCP state changed.
+    State {
+        /// Endpoint.
+        side: Side,
+        /// Old state.
+        from: TcpState,
+        /// New state.
+        to: TcpState,
+    },
+    /// An application event.
+    App {
+        /// Endpoint.
+        side: Side,
+        /// What happened.
+        event: AppEvent,
+    },
+}
+
+/// A timestamped event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Virtual time.
+    pub t: Instant,
+    /// Position in the trace (breaks ties between events at the same time).
+    pub seq: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// A consumer of events, fed in trace order.
+pub trait EventSink {
+    /// Handles one event.
+    ///
+    /// # Errors
+    /// I/O errors of writers.
+    fn handle_event(&mut self, event: &Event) -> io::Result<()>;
+
+    /// Called once after the last event, with the time the run ended.
+    ///
+    /// # Errors
+    /// I/O errors of writers.
+    fn finish(&mut self, _end: Instant) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A whole trace in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// When the run ended.
+    pub end: Instant,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace {
+            events: Vec::new(),
+            end: Instant::ZERO,
+        }
+    }
+}
+
+impl Trace {
+    /// Feeds every event to `sink`, then finishes it.
+    ///
+    /// # Errors
+    /// The sink's first error.
+    pub fn replay(&self, sink: &mut dyn EventSink) -> io::Result<()> {
+        for e in &self.events {
+            sink.handle_event(e)?;
+        }
+        sink.finish(self.end)
+    }
+
+    /// The frames offered to the link, with their direction and fate.
+    pub fn frames(&self) -> impl Iterator<Item = (&Event, Dir, &Arc<[u8]>, Fate)> {
+        self.events.iter().filter_map(|e| match &e.kind {
+            EventKind::Offered {
+                dir, bytes, fate, ..
+            } => Some((e, *dir, bytes, *fate)),
+            _ => None,
+        })
+    }
+
+    /// The application events of one side.
+    pub fn app_events(&self, side: Side) -> impl Iterator<Item = (Instant, AppEvent)> + '_ {
+        self.events.iter().filter_map(move |e| match e.kind {
+            EventKind::App { side: s, event } if s == side => Some((e.t, event)),
+            _ => None,
+        })
+    }
+}
+
+impl EventSink for Trace {
+    fn handle_event(&mut self, event: &Event) -> io::Result<()> {
+        self.events.push(event.clone());
+        Ok(())
+    }
+    fn finish(&mut self, end: Instant) -> io::Result<()> {
+        self.end = end;
+        Ok(())
+    }
+}
+
+/// Whether a capture point sees a frame of direction `dir` at its offer (`delivery = false`, the
+/// sender's interface) or at its delivery (`delivery = true`, the receiver's interface). `Link`
+/// sees every offer and no delivery.
+pub fn sees(point: crate::model::CapturePoint, dir: Dir, delivery: bool) -> bool {
+    use crate::model::CapturePoint as C;
+    let side = if delivery {
+        dir.receiver()
+    } else {
+        dir.sender()
+    };
+    match point {
+        C::Link => !delivery,
+        C::Server => side == Side::Server,
+        C::Client => side == Side::Client,
+    }
+}
+
+/// Whether an event is a frame seen at the capture point.
+pub fn captured(point: crate::model::CapturePoint, kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Offered { dir, .. } => sees(point, *dir, false),
+        EventKind::Delivered { dir, .. } => sees(point, *dir, true),
+        _ => false,
+    }
+}

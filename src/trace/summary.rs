@@ -1,0 +1,268 @@
+//! `summary.json`: what a run amounted to, folded from its events.
+//!
+//! Counters are documented on their fields. Retransmissions are inferred from the wire as an analyst
+//! would (smoltcp exposes no counters): a segment that occupies sequence space (data, SYN or FIN)
+//! and does not extend past the highest sequence its sender already sent is a retransmission.
+//! Memory is constant whatever the run's length.
+
+use serde::Serialize;
+
+use super::packet::{Segment, flags};
+use super::{AppEvent, Dir, Event, EventKind, EventSink, Fate, Side, TcpState};
+use crate::clock::{Instant, secs};
+
+/// Frames per fate, for one direction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FateCounts {
+    /// Offered to the link.
+    pub offered: u64,
+    /// Arrived without being held.
+    pub delivered: u64,
+    /// Held during an outage, then arrived.
+    pub held: u64,
+    /// Lost at random.
+    pub lost: u64,
+    /// Dropped because the link was down.
+    pub outage_dropped: u64,
+    /// Dropped because the hold buffer was full.
+    pub hold_overflow: u64,
+    /// Dropped because the serialisation queue was full.
+    pub queue_dropped: u64,
+}
+
+/// Per-direction totals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DirectionSummary {
+    /// Frames by fate.
+    pub frames: FateCounts,
+    /// Bytes the sender's application wrote into its socket.
+    pub bytes_written: u64,
+    /// Bytes the receiver's application read.
+    pub bytes_delivered: u64,
+    /// Segments carrying data, SYN or FIN.
+    pub data_segments: u64,
+    /// Of those, retransmissions (inferred from sequence numbers).
+    pub retransmissions: u64,
+    /// Times the outage schedule took this direction down.
+    pub outages: u64,
+}
+
+/// Per-endpoint outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointSummary {
+    /// TCP state at the end of the run.
+    pub final_state: String,
+    /// Messages dropped by a periodic writer because the send buffer was full.
+    pub messages_skipped: u64,
+    /// Messages a periodic writer had to wait to write.
+    pub messages_waited: u64,
+    /// Reads whose bytes differ from what the peer wrote (always 0 unless something is broken).
+    pub corrupt_reads: u64,
+    /// Application events of note, in order (idle timeout, close, abort, reset), with times.
+    pub milestones: Vec<Milestone>,
+}
+
+/// A timed application milestone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Milestone {
+    /// When.
+    pub at_s: f64,
+    /// What (`connected`, `peer-closed`, `idle-timeout`, `close`, `abort (...)`, `reset`).
+    pub event: String,
+}
+
+/// A signature finding (filled by the analysis detectors).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Signature name.
+    pub signature: String,
+    /// When it happened.
+    pub at_s: f64,
+    /// Named features; time features end in `_s`.
+    pub features: std::collections::BTreeMap<String, f64>,
+}
+
+/// The whole summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Model name.
+    pub model: String,
+    /// Seed.
+    pub seed: u64,
+    /// Virtual seconds simulated.
+    pub simulated_s: f64,
+    /// Why the run ended: `apps-done` or `duration`.
+    pub ended: String,
+    /// Client → server.
+    pub uplink: DirectionSummary,
+    /// Server → client.
+    pub downlink: DirectionSummary,
+    /// The client.
+    pub client: EndpointSummary,
+    /// The server.
+    pub server: EndpointSummary,
+    /// Signature findings.
+    pub findings: Vec<Finding>,
+}
+
+impl Summary {
+    /// The summary for one direction.
+    pub fn dir(&self, dir: Dir) -> &DirectionSummary {
+        match dir {
+            Dir::Uplink => &self.uplink,
+            Dir::Downlink => &self.downlink,
+        }
+    }
+
+    /// Pretty JSON, newline-terminated.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("summary serialises");
+        s.push('\n');
+        s
+    }
+}
+
+#[derive(Debug, Default)]
+struct DirState {
+    sum: DirectionSummary,
+    /// Highest sequence end sent so far (absolute), once a segment was seen.
+    high: Option<u32>,
+}
+
+#[derive(Debug)]
+struct EndState {
+    state: TcpState,
+    skipped: u64,
+    waited: u64,
+    corrupt: u64,
+    milestones: Vec<Milestone>,
+}
+
+impl Default for EndState {
+    fn default() -> Self {
+        EndState {
+            state: TcpState::Closed,
+            skipped: 0,
+            waited: 0,
+            corrupt: 0,
+            milestones: Vec::new(),
+        }
+    }
+}
+
+/// Builds a [`Summary`] from events.
+#[derive(Debug)]
+pub struct SummaryBuilder {
+    model: String,
+    seed: u64,
+    dirs: [DirState; 2],
+    ends: [EndState; 2],
+}
+
+fn di(d: Dir) -> usize {
+    d as usize
+}
+fn si(s: Side) -> usize {
+    s as usize
+}
+
+impl SummaryBuilder {
+    /// A builder for a run of `model` with `seed`.
+    pub fn new(model: &str, seed: u64) -> Self {
+        SummaryBuilder {
+            model: model.to_string(),
+            seed,
+            dirs: Default::default(),
+            ends: Default::default(),
+        }
+    }
+
+    /// The summary so far, as if the run ended at `end` for reason `ended`.
+    pub fn summary(&self, end: Instant, ended: &str) -> Summary {
+        let ep = |e: &EndState| EndpointSummary {
+            final_state: e.state.to_string(),
+            messages_skipped: e.skipped,
+            messages_waited: e.waited,
+            corrupt_reads: e.corrupt,
+            milestones: e.milestones.clone(),
+        };
+        Summary {
+            model: self.model.clone(),
+            seed: self.seed,
+            simulated_s: secs(end),
+            ended: ended.to_string(),
+            uplink: self.dirs[0].sum.clone(),
+            downlink: self.dirs[1].sum.clone(),
+            client: ep(&self.ends[0]),
+            server: ep(&self.ends[1]),
+            findings: Vec::new(),
+        }
+    }
+}
+
+impl EventSink for SummaryBuilder {
+    fn handle_event(&mut self, e: &Event) -> std::io::Result<()> {
+        match &e.kind {
+            EventKind::Offered {
+                dir, bytes, fate, ..
+            } => {
+                let d = &mut self.dirs[di(*dir)];
+                let f = &mut d.sum.frames;
+                f.offered += 1;
+                *match fate {
+                    Fate::Delivered { .. } => &mut f.delivered,
+                    Fate::Held { .. } => &mut f.held,
+                    Fate::Lost => &mut f.lost,
+                    Fate::OutageDropped => &mut f.outage_dropped,
+                    Fate::HoldOverflow => &mut f.hold_overflow,
+                    Fate::QueueDropped => &mut f.queue_dropped,
+                } += 1;
+                if let Some(s) = Segment::parse(bytes) {
+                    let n = s.seq_len();
+                    if n > 0 && !s.has(flags::RST) {
+                        d.sum.data_segments += 1;
+                        let end = s.seq.wrapping_add(n);
+                        match d.high {
+                            Some(h) if (end.wrapping_sub(h) as i32) <= 0 => {
+                                d.sum.retransmissions += 1
+                            }
+                            _ => d.high = Some(end),
+                        }
+                    }
+                }
+            }
+            EventKind::Delivered { .. } => {}
+            EventKind::Link { dir, up } => {
+                if !up {
+                    self.dirs[di(*dir)].sum.outages += 1;
+                }
+            }
+            EventKind::State { side, to, .. } => self.ends[si(*side)].state = *to,
+            EventKind::App { side, event } => match *event {
+                AppEvent::Write { len } => {
+                    self.dirs[di(side.sends())].sum.bytes_written += len as u64
+                }
+                AppEvent::Read { len } => {
+                    let from = match side {
+                        Side::Client => Dir::Downlink,
+                        Side::Server => Dir::Uplink,
+                    };
+                    self.dirs[di(from)].sum.bytes_delivered += len as u64
+                }
+                AppEvent::WriteSkipped { .. } => self.ends[si(*side)].skipped += 1,
+                AppEvent::WriteWaited { .. } => self.ends[si(*side)].waited += 1,
+                AppEvent::ReadMismatch { .. } => self.ends[si(*side)].corrupt += 1,
+                AppEvent::Connected
+                | AppEvent::PeerClosed
+                | AppEvent::IdleTimeout
+                | AppEvent::Close
+                | AppEvent::Abort { .. }
+                | AppEvent::Reset => self.ends[si(*side)].milestones.push(Milestone {
+                    at_s: secs(e.t),
+                    event: event.to_string(),
+                }),
+            },
+        }
+        Ok(())
+    }
+}

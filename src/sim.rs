@@ -211,6 +211,9 @@ impl Sim {
                 Side::Client => &mut self.client,
                 Side::Server => &mut self.server,
             };
+            if !ep.is_due(now) {
+                continue;
+            }
             ep.poll(now, &mut self.scratch);
             self.flush_scratch(now)?;
             loop {

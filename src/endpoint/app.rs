@@ -14,14 +14,65 @@ use crate::clock::{Duration, Instant};
 use crate::model::{AppModel, EndpointModel, OnPeerClose, WhenFull};
 use crate::trace::{AppEvent, EventKind, Side};
 
-/// The byte at `offset` of every application byte stream: 64-bit mixing of the offset's 8-byte
-/// block (splitmix64), so the stream never repeats within any run.
-pub fn stream_byte(offset: u64) -> u8 {
-    let mut z = (offset / 8).wrapping_add(0x9e37_79b9_7f4a_7c15);
+/// The 8-byte block `n` of every application byte stream: splitmix64 of the block index, so the
+/// stream never repeats within any run.
+fn stream_block(n: u64) -> [u8; 8] {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> ((offset % 8) * 8)) as u8
+    (z ^ (z >> 31)).to_le_bytes()
+}
+
+/// The byte at `offset` of every application byte stream.
+pub fn stream_byte(offset: u64) -> u8 {
+    stream_block(offset / 8)[(offset % 8) as usize]
+}
+
+/// Calls `f(chunk_start, expected_bytes)` over `len` stream bytes starting at `offset`, one 8-byte
+/// block (or part of one) at a time; stops early when `f` returns false.
+fn for_stream_chunks(offset: u64, len: usize, mut f: impl FnMut(usize, &[u8]) -> bool) {
+    let mut i = 0;
+    while i < len {
+        let at = offset + i as u64;
+        let block = stream_block(at / 8);
+        let start = (at % 8) as usize;
+        let n = (8 - start).min(len - i);
+        if !f(i, &block[start..start + n]) {
+            return;
+        }
+        i += n;
+    }
+}
+
+/// Fills `buf` with the stream bytes starting at `offset`.
+pub fn fill_stream(offset: u64, buf: &mut [u8]) {
+    for_stream_chunks(offset, buf.len(), |i, want| {
+        buf[i..i + want.len()].copy_from_slice(want);
+        true
+    });
+}
+
+/// The index of the first byte of `buf` that differs from the stream at `offset`.
+pub fn check_stream(offset: u64, buf: &[u8]) -> Option<usize> {
+    let mut bad = None;
+    for_stream_chunks(offset, buf.len(), |i, want| {
+        let got = &buf[i..i + want.len()];
+        // Whole blocks compare as one word.
+        let same = match (<[u8; 8]>::try_from(got), <[u8; 8]>::try_from(want)) {
+            (Ok(g), Ok(w)) => u64::from_ne_bytes(g) == u64::from_ne_bytes(w),
+            _ => got == want,
+        };
+        if same {
+            return true;
+        }
+        bad = got
+            .iter()
+            .zip(want)
+            .position(|(a, b)| a != b)
+            .map(|j| i + j);
+        false
+    });
+    bad
 }
 
 #[derive(Debug)]
@@ -211,9 +262,7 @@ impl App {
             let k = socket
                 .send(|buf| {
                     let k = buf.len().min(want as usize);
-                    for (i, b) in buf[..k].iter_mut().enumerate() {
-                        *b = stream_byte(offset + i as u64);
-                    }
+                    fill_stream(offset, &mut buf[..k]);
                     (k, k)
                 })
                 .unwrap_or(0);
@@ -267,10 +316,7 @@ impl App {
         while socket.can_recv() {
             let offset = self.read;
             let Ok((n, bad)) = socket.recv(|buf| {
-                let bad = buf
-                    .iter()
-                    .enumerate()
-                    .position(|(i, &b)| b != stream_byte(offset + i as u64));
+                let bad = check_stream(offset, buf);
                 (buf.len(), (buf.len(), bad))
             }) else {
                 break;
@@ -500,6 +546,30 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Proves block-wise fill and check agree with the byte-wise definition at every alignment, and
+    // that a corrupted byte is found at its exact index.
+    #[test]
+    fn fill_and_check_agree_with_stream_byte() {
+        for offset in 0..17u64 {
+            for len in [0usize, 1, 7, 8, 9, 100] {
+                let mut buf = vec![0u8; len];
+                fill_stream(offset, &mut buf);
+                let expect: Vec<u8> = (0..len as u64).map(|i| stream_byte(offset + i)).collect();
+                assert_eq!(buf, expect, "offset {offset} len {len}");
+                assert_eq!(check_stream(offset, &buf), None);
+                if len > 0 {
+                    let j = len / 2;
+                    buf[j] ^= 0x40;
+                    assert_eq!(
+                        check_stream(offset, &buf),
+                        Some(j),
+                        "offset {offset} len {len}"
+                    );
+                }
+            }
+        }
+    }
 
     // Proves the stream pattern does not repeat over a long range (so a misplaced segment is
     // detected): no two 8-byte blocks among the first 100k are equal.

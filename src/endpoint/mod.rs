@@ -22,6 +22,7 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use crate::clock::Instant;
 use crate::model::{ClosePolicy, Congestion, EndpointModel};
 use crate::rng::{SimRng, Stream};
+use crate::trace::packet::peek_tcp;
 use crate::trace::{AppEvent, EventKind, Side};
 use app::App;
 use device::SimDevice;
@@ -40,20 +41,8 @@ pub struct Endpoint {
     last_ack_sent: Option<u32>,
     rst_received: bool,
     aborted: bool,
-}
-
-/// Reads the IPv4 header length, TCP flags, seq, ack and payload length without allocating.
-fn peek_tcp(p: &[u8]) -> Option<(u8, u32, u32, u32)> {
-    let ihl = usize::from(*p.first()? & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([*p.get(2)?, *p.get(3)?])).min(p.len());
-    let t = p.get(ihl..total)?;
-    if t.len() < 20 {
-        return None;
-    }
-    let doff = usize::from(t[12] >> 4) * 4;
-    let seq = u32::from_be_bytes([t[4], t[5], t[6], t[7]]);
-    let ack = u32::from_be_bytes([t[8], t[9], t[10], t[11]]);
-    Some((t[13], seq, ack, t.len().saturating_sub(doff) as u32))
+    /// The deadline computed after the last poll; valid until the next poll or arriving frame.
+    next_poll: Option<Instant>,
 }
 
 impl Endpoint {
@@ -112,6 +101,7 @@ impl Endpoint {
             last_ack_sent: None,
             rst_received: false,
             aborted: false,
+            next_poll: Some(Instant::ZERO),
         }
     }
 
@@ -132,7 +122,8 @@ impl Endpoint {
 
     /// A frame arrives from the link.
     pub fn handle_frame(&mut self, bytes: Arc<[u8]>, out: &mut Vec<EventKind>) {
-        if let Some((flags, seq, _, len)) = peek_tcp(&bytes) {
+        if let Some((flags, seq, _, len)) = peek_tcp(&bytes).map(|p| (p.flags, p.seq, p.ack, p.len))
+        {
             if flags & 0x04 != 0 {
                 self.rst_received = true;
             }
@@ -155,6 +146,7 @@ impl Endpoint {
             }
         }
         self.device.rx.push_back(bytes);
+        self.next_poll = Some(Instant::ZERO);
     }
 
     fn set_state(&mut self, to: State, out: &mut Vec<EventKind>) {
@@ -191,7 +183,13 @@ impl Endpoint {
         }
     }
 
-    /// Lets the stack and the application run at `now`: receive, act, transmit.
+    /// Whether the endpoint has anything to do at `now` (a frame arrived, or a deadline passed).
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.next_poll.is_some_and(|t| t <= now)
+    }
+
+    /// Lets the stack and the application run at `now`: receive, act, transmit. Then computes the
+    /// next deadline ([`Endpoint::poll_at`]).
     pub fn poll(&mut self, now: Instant, out: &mut Vec<EventKind>) {
         // Bounded: an application that keeps finding work continues at the next step.
         for _ in 0..8 {
@@ -205,12 +203,18 @@ impl Endpoint {
                 break;
             }
         }
+        self.next_poll = if !self.device.rx.is_empty() {
+            Some(now)
+        } else {
+            let stack = self.iface.poll_at(now, &self.sockets);
+            [stack, self.app.poll_at(now)].into_iter().flatten().min()
+        };
     }
 
     /// The next frame the stack transmitted, if any.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         let p = self.device.tx.pop_front()?;
-        if let Some((flags, _, ack, _)) = peek_tcp(&p) {
+        if let Some((flags, ack)) = peek_tcp(&p).map(|p| (p.flags, p.ack)) {
             if flags & 0x10 != 0 {
                 self.last_ack_sent = Some(ack);
             }
@@ -218,13 +222,9 @@ impl Endpoint {
         Some(p)
     }
 
-    /// When the endpoint next needs polling, if ever.
-    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        if !self.device.rx.is_empty() || !self.device.tx.is_empty() {
-            return Some(now);
-        }
-        let stack = self.iface.poll_at(now, &self.sockets);
-        [stack, self.app.poll_at(now)].into_iter().flatten().min()
+    /// When the endpoint next needs polling, if ever (computed by the last [`Endpoint::poll`]).
+    pub fn poll_at(&self, _now: Instant) -> Option<Instant> {
+        self.next_poll
     }
 
     /// The connection is over for this endpoint: it was established and is now closed (or in

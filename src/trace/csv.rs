@@ -15,9 +15,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::fastfmt::{push_int, push_ipv4, push_secs};
 use super::packet::{Segment, flags};
-use super::{Dir, Event, EventKind, EventSink, sees};
-use crate::clock::{Instant, fmt_secs};
+use super::{Dir, Event, EventKind, EventSink, Side, sees};
+use crate::clock::Instant;
 use crate::model::CapturePoint;
 
 /// Streams `packets.csv`.
@@ -81,20 +82,26 @@ impl<W: Write> EventSink for PacketsCsv<W> {
         };
         let r = &mut self.row;
         r.clear();
-        let _ = write!(
-            r,
-            "{},{id},{},{},{},{},{seq},{ack},{},{},{},",
-            fmt_secs(e.t),
-            dir.name(),
-            s.src,
-            s.dst,
-            s.flag_str(),
-            s.win,
-            s.len,
-            fate.name()
-        );
+        push_secs(r, e.t);
+        r.push(',');
+        push_int(r, *id);
+        r.push(',');
+        r.push_str(dir.name());
+        r.push(',');
+        push_ipv4(r, s.src);
+        r.push(',');
+        push_ipv4(r, s.dst);
+        r.push(',');
+        s.push_flags(r);
+        for v in [seq, ack, u32::from(s.win), s.len] {
+            r.push(',');
+            push_int(r, v);
+        }
+        r.push(',');
+        r.push_str(fate.name());
+        r.push(',');
         if let Some(at) = fate.arrival() {
-            r.push_str(&fmt_secs(at));
+            push_secs(r, at);
         }
         // A frame is in the capture if its offer or its delivery is seen there.
         let seen = sees(self.point, *dir, false)
@@ -132,42 +139,44 @@ impl<W: Write> EventSink for EventsCsv<W> {
     fn handle_event(&mut self, e: &Event) -> io::Result<()> {
         let r = &mut self.row;
         r.clear();
-        let _ = write!(r, "{},{},", fmt_secs(e.t), e.seq);
-        let _ = match &e.kind {
+        push_secs(r, e.t);
+        r.push(',');
+        push_int(r, e.seq);
+        r.push(',');
+        let frame_row = |r: &mut String, what: &str, side: Side, dir: Dir, id: u64| {
+            r.push_str(what);
+            r.push(',');
+            r.push_str(side.name());
+            r.push(',');
+            r.push_str(dir.name());
+            r.push(',');
+            push_int(r, id);
+            r.push(',');
+        };
+        match &e.kind {
             EventKind::Offered { id, dir, fate, .. } => {
-                let _ = write!(
-                    r,
-                    "offered,{},{},{id},{}",
-                    dir.sender().name(),
-                    dir.name(),
-                    fate.name()
-                );
+                frame_row(r, "offered", dir.sender(), *dir, *id);
+                r.push_str(fate.name());
                 if let super::Fate::Held { until, .. } = fate {
-                    let _ = write!(r, " until {}", fmt_secs(*until));
+                    r.push_str(" until ");
+                    push_secs(r, *until);
                 }
-                Ok(())
             }
             EventKind::Delivered { id, dir, .. } => {
-                write!(
-                    r,
-                    "delivered,{},{},{id},",
-                    dir.receiver().name(),
-                    dir.name()
-                )
+                frame_row(r, "delivered", dir.receiver(), *dir, *id)
             }
             EventKind::Link { dir, up } => {
-                write!(
-                    r,
-                    "link,,{},,{}",
-                    dir.name(),
-                    if *up { "up" } else { "down" }
-                )
+                r.push_str("link,,");
+                r.push_str(dir.name());
+                r.push_str(if *up { ",,up" } else { ",,down" });
             }
             EventKind::State { side, from, to } => {
-                write!(r, "tcp-state,{},,,{from} -> {to}", side.name())
+                let _ = write!(r, "tcp-state,{},,,{from} -> {to}", side.name());
             }
-            EventKind::App { side, event } => write!(r, "app,{},,,{event}", side.name()),
-        };
+            EventKind::App { side, event } => {
+                let _ = write!(r, "app,{},,,{event}", side.name());
+            }
+        }
         r.push('\n');
         self.out.write_all(r.as_bytes())
     }

@@ -10,6 +10,7 @@
 //! ties; frame bytes are the exact IPv4 packets the stacks exchanged.
 
 pub mod csv;
+pub mod fastfmt;
 pub mod packet;
 pub mod pcap;
 pub mod summary;

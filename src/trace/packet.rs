@@ -24,6 +24,44 @@ pub mod flags {
     pub const URG: u8 = 0x20;
 }
 
+/// The few TCP header fields hot paths need, read without validation or allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peek {
+    /// Flag bits.
+    pub flags: u8,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Payload length.
+    pub len: u32,
+}
+
+impl Peek {
+    /// Sequence space consumed: payload plus one for SYN and for FIN.
+    pub fn seq_len(&self) -> u32 {
+        self.len + u32::from(self.flags & flags::SYN != 0) + u32::from(self.flags & flags::FIN != 0)
+    }
+}
+
+/// Reads flags, seq, ack and payload length of an IPv4 TCP packet; `None` if it is too short to
+/// hold them. Never panics.
+pub fn peek_tcp(p: &[u8]) -> Option<Peek> {
+    let ihl = usize::from(*p.first()? & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*p.get(2)?, *p.get(3)?])).min(p.len());
+    let t = p.get(ihl..total)?;
+    if t.len() < 20 {
+        return None;
+    }
+    let doff = usize::from(t[12] >> 4) * 4;
+    Some(Peek {
+        flags: t[13] & 0x3f,
+        seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
+        ack: u32::from_be_bytes([t[8], t[9], t[10], t[11]]),
+        len: t.len().saturating_sub(doff) as u32,
+    })
+}
+
 /// The decoded header fields of one TCP segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
@@ -114,6 +152,13 @@ impl Segment {
     /// Flags in tcpdump's notation, without brackets: `S`, `S.`, `P.`, `F.`, `R`, `.`.
     pub fn flag_str(&self) -> String {
         let mut s = String::new();
+        self.push_flags(&mut s);
+        s
+    }
+
+    /// Appends the flags in tcpdump's notation.
+    pub fn push_flags(&self, s: &mut String) {
+        let before = s.len();
         for (bit, c) in [
             (flags::FIN, 'F'),
             (flags::SYN, 'S'),
@@ -126,10 +171,9 @@ impl Segment {
                 s.push(c);
             }
         }
-        if s.is_empty() {
+        if s.len() == before {
             s.push_str("none");
         }
-        s
     }
 }
 
@@ -193,6 +237,25 @@ mod tests {
         assert_eq!(syn.flag_str(), "S");
         assert_eq!(syn.options, "mss 1440");
         assert_eq!(syn.seq_len(), 1);
+    }
+
+    // Proves the header peek agrees with the full decoder.
+    #[test]
+    fn peek_agrees_with_parse() {
+        for p in [
+            build(TcpControl::Psh, b"hello", Some(7)),
+            build(TcpControl::Syn, b"", None),
+        ] {
+            let s = Segment::parse(&p).unwrap();
+            let k = peek_tcp(&p).unwrap();
+            assert_eq!(
+                (k.flags, k.seq, k.ack, k.len, k.seq_len()),
+                (s.flags, s.seq, s.ack, s.len, s.seq_len())
+            );
+        }
+        for cut in 0..40 {
+            let _ = peek_tcp(&[0x4f; 64][..cut]);
+        }
     }
 
     // Proves garbage and truncated packets decode to None instead of panicking.

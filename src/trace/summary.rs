@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::packet::{Segment, flags};
+use super::packet::{flags, peek_tcp};
 use super::{AppEvent, Dir, Event, EventKind, EventSink, Fate, Side, TcpState};
 use crate::clock::{Instant, secs};
 
@@ -217,9 +217,9 @@ impl EventSink for SummaryBuilder {
                     Fate::HoldOverflow => &mut f.hold_overflow,
                     Fate::QueueDropped => &mut f.queue_dropped,
                 } += 1;
-                if let Some(s) = Segment::parse(bytes) {
+                if let Some(s) = peek_tcp(bytes) {
                     let n = s.seq_len();
-                    if n > 0 && !s.has(flags::RST) {
+                    if n > 0 && s.flags & flags::RST == 0 {
                         d.sum.data_segments += 1;
                         let end = s.seq.wrapping_add(n);
                         match d.high {

@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+
+use super::fastfmt::{push_int, push_ipv4, push_secs};
 use std::net::Ipv4Addr;
 
 use super::packet::{Segment, flags};
@@ -61,29 +63,38 @@ impl RelativeSeq {
 /// Formats one segment as tcpdump would (without the timestamp), appending to `out`.
 pub fn format_segment(out: &mut String, s: &Segment, rel: &mut RelativeSeq) {
     let (seq, ack) = rel.apply(s);
-    let _ = write!(
-        out,
-        "IP {}.{} > {}.{}: Flags [{}]",
-        s.src,
-        s.sport,
-        s.dst,
-        s.dport,
-        s.flag_str()
-    );
+    out.push_str("IP ");
+    push_ipv4(out, s.src);
+    out.push('.');
+    push_int(out, s.sport);
+    out.push_str(" > ");
+    push_ipv4(out, s.dst);
+    out.push('.');
+    push_int(out, s.dport);
+    out.push_str(": Flags [");
+    s.push_flags(out);
+    out.push(']');
     if s.len > 0 || s.has(flags::SYN | flags::FIN | flags::RST) {
-        let _ = write!(out, ", seq {seq}");
+        out.push_str(", seq ");
+        push_int(out, seq);
         if s.len > 0 {
-            let _ = write!(out, ":{}", seq.wrapping_add(s.len));
+            out.push(':');
+            push_int(out, seq.wrapping_add(s.len));
         }
     }
     if s.has(flags::ACK) {
-        let _ = write!(out, ", ack {ack}");
+        out.push_str(", ack ");
+        push_int(out, ack);
     }
-    let _ = write!(out, ", win {}", s.win);
+    out.push_str(", win ");
+    push_int(out, s.win);
     if !s.options.is_empty() {
-        let _ = write!(out, ", options [{}]", s.options);
+        out.push_str(", options [");
+        out.push_str(&s.options);
+        out.push(']');
     }
-    let _ = write!(out, ", length {}", s.len);
+    out.push_str(", length ");
+    push_int(out, s.len);
 }
 
 /// Streams `trace.txt` lines for one capture point.
@@ -125,7 +136,7 @@ impl<W: Write> EventSink for TextWriter<W> {
             return Ok(());
         };
         self.line.clear();
-        self.line.push_str(&fmt_secs(e.t));
+        push_secs(&mut self.line, e.t);
         self.line.push(' ');
         format_segment(&mut self.line, &seg, &mut self.rel);
         if self.point == CapturePoint::Link {

@@ -325,12 +325,13 @@ pub enum OutagePolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointModel {
-    /// IPv4 address.
-    #[serde(default = "default_client_addr")]
-    pub address: Ipv4Addr,
-    /// TCP port.
-    #[serde(default = "default_client_port")]
-    pub port: u16,
+    /// IPv4 address; defaults to 192.168.31.204 for the client and 192.168.31.10 for the server
+    /// (filled in on load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Ipv4Addr>,
+    /// TCP port; defaults to 54680 for the client and 20271 for the server (filled in on load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
     /// Stack settings.
     #[serde(default)]
     pub tcp: TcpModel,
@@ -348,18 +349,26 @@ pub struct EndpointModel {
     pub close_policy: ClosePolicy,
 }
 
-fn default_client_addr() -> Ipv4Addr {
-    Ipv4Addr::new(192, 168, 31, 204)
-}
-fn default_client_port() -> u16 {
-    54680
-}
+/// The client's default address and port (the device in the field captures).
+pub const CLIENT_DEFAULT: (Ipv4Addr, u16) = (Ipv4Addr::new(192, 168, 31, 204), 54680);
+/// The server's default address and port.
+pub const SERVER_DEFAULT: (Ipv4Addr, u16) = (Ipv4Addr::new(192, 168, 31, 10), 20271);
 
 impl EndpointModel {
+    /// The endpoint's address (after [`Scenario::resolve`]).
+    pub fn addr(&self) -> Ipv4Addr {
+        self.address.expect("resolved scenario has addresses")
+    }
+
+    /// The endpoint's port (after [`Scenario::resolve`]).
+    pub fn port(&self) -> u16 {
+        self.port.expect("resolved scenario has ports")
+    }
+
     fn default_server() -> EndpointModel {
         EndpointModel {
-            address: Ipv4Addr::new(192, 168, 31, 10),
-            port: 20271,
+            address: Some(SERVER_DEFAULT.0),
+            port: Some(SERVER_DEFAULT.1),
             tcp: TcpModel::default(),
             app: AppModel::Sink,
             idle_timeout: OptDur::OFF,
@@ -611,17 +620,20 @@ impl Scenario {
                 kind,
             }
         };
-        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim().to_string();
             let field = e
                 .span()
                 .and_then(|s| field_at(text, s.start))
                 .unwrap_or_default();
-            locate(
-                e.span(),
-                field,
-                ModelErrorKind::Parse(e.message().trim().to_string()),
-            )
+            // Errors inside internally tagged tables (`kind = ...`) carry the whole table's span:
+            // point at the offending key instead when the message says which one.
+            let (span, field) = refine(text, &field, &message)
+                .map(|(s, f)| (Some(s), f))
+                .unwrap_or((e.span(), field));
+            locate(span, field, ModelErrorKind::Parse(message))
         })?;
+        scenario.resolve();
         if let Err(inv) = scenario.validate() {
             let span = span_of_field(text, &inv.field);
             return Err(locate(
@@ -631,6 +643,17 @@ impl Scenario {
             ));
         }
         Ok(scenario)
+    }
+
+    /// Fills in the defaults that depend on the endpoint's role (addresses and ports).
+    pub fn resolve(&mut self) {
+        for (e, (addr, port)) in [
+            (&mut self.client, CLIENT_DEFAULT),
+            (&mut self.server, SERVER_DEFAULT),
+        ] {
+            e.address.get_or_insert(addr);
+            e.port.get_or_insert(port);
+        }
     }
 
     /// The resolved model as TOML, every default filled in. Loading it gives an equal scenario.
@@ -795,7 +818,7 @@ impl Scenario {
                     );
                 }
             }
-            if e.port == 0 {
+            if e.port == Some(0) {
                 return bad(&format!("{ename}.port"), "must not be 0".into());
             }
             if e.idle_timeout.0 == Some(Duration::ZERO) {
@@ -873,6 +896,16 @@ impl Scenario {
                 }
             }
         }
+        if self.client.address.is_none()
+            || self.client.port.is_none()
+            || self.server.address.is_none()
+            || self.server.port.is_none()
+        {
+            return bad(
+                "client",
+                "addresses and ports must be resolved (call Scenario::resolve)".into(),
+            );
+        }
         if self.client.address == self.server.address {
             return bad("server.address", "must differ from client.address".into());
         }
@@ -913,6 +946,46 @@ fn field_at(text: &str, offset: usize) -> Option<String> {
         },
     );
     best.map(|(_, p)| p)
+}
+
+/// For an error reported on a whole table, the key the message names: an unknown field by its
+/// name, a wrong value by its literal (`invalid type: string "x"`, ``integer `5` ``).
+fn refine(text: &str, table: &str, message: &str) -> Option<(Range<usize>, String)> {
+    let between = |open: &str, close: char| {
+        let start = message.find(open)? + open.len();
+        let len = message[start..].find(close)?;
+        Some(message[start..start + len].to_string())
+    };
+    let unknown = between("unknown field `", '`');
+    let literal = between("string \"", '"')
+        .map(|v| format!("{v:?}"))
+        .or_else(|| between("integer `", '`'))
+        .or_else(|| between("floating point `", '`'))
+        .or_else(|| between("boolean `", '`'));
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut found = None;
+    walk(
+        doc.as_item(),
+        String::new(),
+        &mut |path, key_span, value_span| {
+            let Some(key) = path.strip_prefix(table).and_then(|k| k.strip_prefix('.')) else {
+                return;
+            };
+            if key.contains('.') || found.is_some() {
+                return;
+            }
+            let value_text = value_span
+                .as_ref()
+                .and_then(|s| text.get(s.clone()))
+                .map(str::trim);
+            if unknown.as_deref() == Some(key) {
+                found = key_span.map(|s| (s, path.to_string()));
+            } else if literal.is_some() && value_text == literal.as_deref() {
+                found = value_span.map(|s| (s, path.to_string()));
+            }
+        },
+    );
+    found
 }
 
 /// The span of a dotted field's value, or of the nearest enclosing table that exists.
@@ -1090,7 +1163,7 @@ bytes = 1000
         );
         let e = parse(&text).unwrap_err();
         assert_eq!(e.field, "link.outage.windows.1.at", "{e}");
-        assert_eq!(e.line, 10, "{e}");
+        assert_eq!(e.line, 9, "{e}");
     }
 
     // Proves a wrong type is reported at the value, with the field path.

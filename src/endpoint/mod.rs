@@ -59,7 +59,7 @@ impl Endpoint {
         iface.update_ip_addrs(|addrs| {
             // Prefix 0: the peer is on-link whatever the addresses.
             addrs
-                .push(IpCidr::new(IpAddress::Ipv4(me.address), 0))
+                .push(IpCidr::new(IpAddress::Ipv4(me.addr()), 0))
                 .expect("one address fits");
         });
         let t = &me.tcp;
@@ -80,11 +80,11 @@ impl Endpoint {
             Side::Client => socket
                 .connect(
                     iface.context(),
-                    (IpAddress::Ipv4(peer.address), peer.port),
-                    me.port,
+                    (IpAddress::Ipv4(peer.addr()), peer.port()),
+                    me.port(),
                 )
                 .expect("validated endpoints can connect"),
-            Side::Server => socket.listen(me.port).expect("validated port can listen"),
+            Side::Server => socket.listen(me.port()).expect("validated port can listen"),
         }
         let state = socket.state();
         let mut sockets = SocketSet::new(Vec::with_capacity(1));

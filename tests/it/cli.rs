@@ -1,0 +1,281 @@
+//! The real `tcpsim` executable: exit codes, files written, error messages, pcap readable by tshark.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::{root, scratch};
+
+fn tcpsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+// Proves `run` writes every output file, exits 0, and prints a summary.
+#[test]
+fn run_writes_all_outputs() {
+    let dir = scratch("cli_run").join("out");
+    let o = tcpsim(&["run", "models/esp32-wifi-stale-fin.toml", "--out", p(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in [
+        "trace.txt",
+        "trace.pcap",
+        "packets.csv",
+        "events.csv",
+        "summary.json",
+        "run.toml",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("esp32-wifi-stale-fin: seed 1"), "{out}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["findings"], serde_json::json!([]));
+    assert_eq!(summary["seed"], 1);
+}
+
+// Proves an existing output directory is refused (exit 2, untouched) without --force and replaced
+// with it; and that --outputs none writes only run.toml.
+#[test]
+fn existing_dir_needs_force() {
+    let dir = scratch("cli_force").join("out");
+    assert_eq!(
+        tcpsim(&[
+            "run",
+            "models/esp32-wifi-stale-fin.toml",
+            "--out",
+            p(&dir),
+            "--outputs",
+            "none"
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let names = |d: &Path| {
+        let mut v: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&dir), ["run.toml"]);
+    let o = tcpsim(&["run", "models/esp32-wifi-stale-fin.toml", "--out", p(&dir)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_eq!(
+        names(&dir),
+        ["run.toml"],
+        "refused run must not touch the directory"
+    );
+    let o = tcpsim(&[
+        "run",
+        "models/esp32-wifi-stale-fin.toml",
+        "--out",
+        p(&dir),
+        "--force",
+        "--outputs",
+        "text,summary",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(names(&dir), ["run.toml", "summary.json", "trace.txt"]);
+    assert!(
+        !dir.parent().unwrap().join(".out.partial").exists(),
+        "no temporary directory left"
+    );
+}
+
+// Proves --force never deletes a directory that is not a tcpsim output directory.
+#[test]
+fn force_refuses_foreign_directory() {
+    let dir = scratch("cli_foreign");
+    fs::write(dir.join("precious.txt"), "keep me").unwrap();
+    let o = tcpsim(&[
+        "run",
+        "models/esp32-wifi-stale-fin.toml",
+        "--out",
+        p(&dir),
+        "--force",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a tcpsim output directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(dir.join("precious.txt").is_file());
+}
+
+// Proves malformed and invalid model files exit 2 with file:line:col and the field, never a panic,
+// and leave no output directory.
+#[test]
+fn bad_models_exit_2_with_location() {
+    let dir = scratch("cli_bad");
+    let good = fs::read_to_string(root().join("models/esp32-wifi-stale-fin.toml")).unwrap();
+    let cases = [
+        (
+            "syntax.toml",
+            good.replace("seed = 1", "seed = = 1"),
+            "syntax.toml:",
+            "",
+        ),
+        (
+            "unknown.toml",
+            good.replace("seed = 1", "seed = 1\ncolour = 3"),
+            ":",
+            "colour",
+        ),
+        (
+            "duration.toml",
+            good.replace("duration = \"90s\"", "duration = \"90\""),
+            ":",
+            "duration",
+        ),
+        (
+            "invalid.toml",
+            good.replace("for = \"8s\"", "for = \"0s\""),
+            ":",
+            "link.outage.windows.0.for",
+        ),
+        ("noseed.toml", good.replace("seed = 1\n", ""), ":", "seed"),
+    ];
+    for (name, text, loc, field) in cases {
+        let path = dir.join(name);
+        fs::write(&path, &text).unwrap();
+        let out = dir.join(format!("{name}.out"));
+        for args in [
+            vec!["check", p(&path)],
+            vec!["run", p(&path), "--out", p(&out)],
+        ] {
+            let o = tcpsim(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{name} {args:?}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+            let located = err.lines().any(|l| {
+                let after = l.split_once(&format!("{name}:")).map(|x| x.1).unwrap_or("");
+                let mut parts = after.splitn(3, ':');
+                let line_ok = parts.next().is_some_and(|x| x.parse::<usize>().is_ok());
+                let col_ok = parts.next().is_some_and(|x| x.parse::<usize>().is_ok());
+                line_ok && col_ok && l.contains(field) && l.contains(loc)
+            });
+            assert!(
+                located,
+                "{name}: no file:line:col naming {field:?} in {err:?}"
+            );
+            assert!(!out.exists(), "{name}: output written for a bad model");
+        }
+    }
+    let o = tcpsim(&["run", p(&dir.join("missing.toml"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.toml"), "{}", stderr(&o));
+}
+
+// Proves bad command-line arguments exit 2 with a message, and --help exits 0.
+#[test]
+fn bad_arguments_exit_2() {
+    for args in [
+        vec!["run"],
+        vec![
+            "run",
+            "models/esp32-wifi-stale-fin.toml",
+            "--duration",
+            "15",
+        ],
+        vec![
+            "run",
+            "models/esp32-wifi-stale-fin.toml",
+            "--outputs",
+            "text,video",
+        ],
+        vec!["run", "models/esp32-wifi-stale-fin.toml", "--seed", "-1"],
+        vec!["frobnicate"],
+    ] {
+        let o = tcpsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            !stderr(&o).is_empty() && !stderr(&o).contains("panicked"),
+            "{args:?}"
+        );
+    }
+    assert_eq!(tcpsim(&["--help"]).status.code(), Some(0));
+}
+
+// Proves every committed model is valid (`tcpsim check` accepts it).
+#[test]
+fn committed_models_check() {
+    let mut n = 0;
+    for e in fs::read_dir(root().join("models")).unwrap() {
+        let path = e.unwrap().path();
+        let o = tcpsim(&["check", p(&path)]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            stderr(&o)
+        );
+        n += 1;
+    }
+    assert!(n >= 2);
+}
+
+// Proves the pcap is a valid capture: tshark reads it without error, and it holds exactly as many
+// frames as packets.csv marks as captured at the model's capture point; tshark finds no bad
+// checksum.
+#[test]
+fn pcap_read_back_by_tshark() {
+    let dir = scratch("cli_tshark").join("out");
+    let o = tcpsim(&[
+        "run",
+        "models/esp32-wifi-telemetry.toml",
+        "--duration",
+        "2m",
+        "--out",
+        p(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = Command::new("tshark")
+        .args([
+            "-r",
+            p(&dir.join("trace.pcap")),
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.checksum.status",
+        ])
+        .output()
+        .expect("tshark is installed (.ci/run installs it; locally: apt-get install tshark)");
+    assert!(
+        t.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&t.stderr)
+    );
+    let lines = String::from_utf8_lossy(&t.stdout);
+    let frames = lines.lines().count();
+    assert!(
+        lines.lines().all(|l| l.trim() == "1"),
+        "tshark did not find every checksum good (1 = Good)"
+    );
+    let mut csv = csv::Reader::from_path(dir.join("packets.csv")).unwrap();
+    let captured = csv
+        .records()
+        .filter(|r| &r.as_ref().unwrap()[12] == "1")
+        .count();
+    assert!(frames > 1000, "{frames}");
+    assert_eq!(frames, captured);
+}

@@ -78,7 +78,7 @@ pub fn format_duration(d: Duration) -> String {
         return "0s".to_string();
     }
     for (size, unit) in UNITS {
-        if us % size == 0 {
+        if us.is_multiple_of(size) {
             return format!("{}{unit}", us / size);
         }
     }

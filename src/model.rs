@@ -999,10 +999,10 @@ fn span_of_field(text: &str, field: &str) -> Option<Range<usize>> {
             let matches = field == path || field.starts_with(&format!("{path}."));
             if matches && !path.is_empty() {
                 let depth = path.len();
-                if let Some(span) = item_span.or(key_span) {
-                    if found.as_ref().is_none_or(|(d, _)| depth > *d) {
-                        found = Some((depth, span));
-                    }
+                if let Some(span) = item_span.or(key_span)
+                    && found.as_ref().is_none_or(|(d, _)| depth > *d)
+                {
+                    found = Some((depth, span));
                 }
             }
         },

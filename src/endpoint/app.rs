@@ -357,12 +357,13 @@ impl App {
         }
 
         // Idle timeout: nothing new read for too long.
-        if let Some(idle) = self.idle_timeout {
-            if !self.closed && now >= self.last_read + idle {
-                self.emit(out, AppEvent::IdleTimeout);
-                self.close(socket, out);
-                did = true;
-            }
+        if let Some(idle) = self.idle_timeout
+            && !self.closed
+            && now >= self.last_read + idle
+        {
+            self.emit(out, AppEvent::IdleTimeout);
+            self.close(socket, out);
+            did = true;
         }
 
         if self.closed || !socket.may_send() {

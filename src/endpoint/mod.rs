@@ -131,18 +131,20 @@ impl Endpoint {
                 && self
                     .last_ack_sent
                     .is_none_or(|a| (seq.wrapping_add(len).wrapping_sub(a) as i32) > 0);
-            if self.close_policy == ClosePolicy::Linux && self.app.closed() && new_data {
-                if let Some(h) = self.handle.take() {
-                    self.sockets.remove(h);
-                    self.aborted = true;
-                    out.push(EventKind::App {
-                        side: self.side,
-                        event: AppEvent::Abort {
-                            why: "new data after close",
-                        },
-                    });
-                    self.set_state(State::Closed, out);
-                }
+            if self.close_policy == ClosePolicy::Linux
+                && self.app.closed()
+                && new_data
+                && let Some(h) = self.handle.take()
+            {
+                self.sockets.remove(h);
+                self.aborted = true;
+                out.push(EventKind::App {
+                    side: self.side,
+                    event: AppEvent::Abort {
+                        why: "new data after close",
+                    },
+                });
+                self.set_state(State::Closed, out);
             }
         }
         self.device.rx.push_back(bytes);
@@ -214,10 +216,10 @@ impl Endpoint {
     /// The next frame the stack transmitted, if any.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         let p = self.device.tx.pop_front()?;
-        if let Some((flags, ack)) = peek_tcp(&p).map(|p| (p.flags, p.ack)) {
-            if flags & 0x10 != 0 {
-                self.last_ack_sent = Some(ack);
-            }
+        if let Some((flags, ack)) = peek_tcp(&p).map(|p| (p.flags, p.ack))
+            && flags & 0x10 != 0
+        {
+            self.last_ack_sent = Some(ack);
         }
         Some(p)
     }

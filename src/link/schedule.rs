@@ -29,7 +29,7 @@ enum Generator {
         phase: Duration,
         jitter: Duration,
         cycle: u64,
-        rng: SimRng,
+        rng: Box<SimRng>,
     },
     List {
         windows: Vec<Window>,
@@ -93,7 +93,7 @@ impl Schedule {
                 phase: phase.0,
                 jitter: jitter.0,
                 cycle: 0,
-                rng,
+                rng: Box::new(rng),
             },
             OutageSchedule::Windows { windows } => Generator::List {
                 windows: windows

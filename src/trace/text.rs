@@ -139,15 +139,15 @@ impl<W: Write> EventSink for TextWriter<W> {
         push_secs(&mut self.line, e.t);
         self.line.push(' ');
         format_segment(&mut self.line, &seg, &mut self.rel);
-        if self.point == CapturePoint::Link {
-            if let Some(f) = fate {
-                match f {
-                    Fate::Held { until, .. } => {
-                        let _ = write!(self.line, " (held until {})", fmt_secs(until));
-                    }
-                    _ => {
-                        let _ = write!(self.line, " ({})", f.name());
-                    }
+        if self.point == CapturePoint::Link
+            && let Some(f) = fate
+        {
+            match f {
+                Fate::Held { until, .. } => {
+                    let _ = write!(self.line, " (held until {})", fmt_secs(until));
+                }
+                _ => {
+                    let _ = write!(self.line, " ({})", f.name());
                 }
             }
         }
@@ -164,6 +164,7 @@ impl<W: Write> EventSink for TextWriter<W> {
 mod tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)] // a readable timeline of segments
     fn seg(
         src: [u8; 4],
         sport: u16,

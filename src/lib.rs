@@ -62,6 +62,11 @@ pub mod run;
 pub mod sim;
 pub mod trace;
 
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use model::Scenario;
 pub use sim::{Report, Sim, SimError};
 pub use trace::{Event, EventKind, Trace};

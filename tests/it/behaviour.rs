@@ -283,3 +283,57 @@ fn user_timeout_aborts() {
     let t = tcpsim::clock::secs(abort.0);
     assert!((29.0..32.0).contains(&t), "aborted at {t}");
 }
+
+// Proves the capture point chooses the view: at the client the SYN is seen when sent (t = 0) and
+// frames dropped on the uplink are in the capture; at the server they are not; at `link` every
+// frame is there with its fate in the text.
+#[test]
+fn capture_points() {
+    use tcpsim::model::CapturePoint;
+    use tcpsim::trace::text::TextWriter;
+    let text = |point| {
+        let mut s = model("esp32-wifi-stale-fin.toml");
+        s.capture = point;
+        let (trace, _) = run_trace(&s).unwrap();
+        let mut w = TextWriter::new(Vec::new(), point);
+        trace.replay(&mut w).unwrap();
+        String::from_utf8(w.into_inner()).unwrap()
+    };
+    let client = text(CapturePoint::Client);
+    let server = text(CapturePoint::Server);
+    let link = text(CapturePoint::Link);
+    assert!(
+        client.starts_with("0.000000 IP 192.168.31.204.54680 > 192.168.31.10.20271: Flags [S]"),
+        "{}",
+        &client[..120]
+    );
+    assert!(
+        server.starts_with("0.005000 IP 192.168.31.204.54680 > 192.168.31.10.20271: Flags [S]"),
+        "{}",
+        &server[..120]
+    );
+    // The 8 s uplink outage drops the device's frames: the client sees them leave, the server not.
+    let in_outage = |t: &str| {
+        t.lines()
+            .filter(|l| {
+                l.starts_with("2") && l[..2].parse::<u32>().is_ok_and(|s| (20..28).contains(&s))
+            })
+            .count()
+    };
+    assert!(in_outage(&client) >= 3, "client sends during the outage");
+    assert_eq!(
+        in_outage(&server),
+        0,
+        "server hears nothing during the outage"
+    );
+    assert!(
+        link.lines()
+            .filter(|l| l.ends_with("(outage-dropped)"))
+            .count()
+            >= 3
+    );
+    assert!(
+        link.lines().all(|l| l.ends_with(')')),
+        "every link line has its fate"
+    );
+}

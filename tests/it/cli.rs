@@ -44,6 +44,27 @@ fn run_writes_all_outputs() {
         serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["findings"], serde_json::json!([]));
     assert_eq!(summary["seed"], 1);
+    // Both CSVs parse with a strict reader (same column count on every row, header first), and
+    // packets.csv has one row per frame the summary counts.
+    let mut packets = csv::Reader::from_path(dir.join("packets.csv")).unwrap();
+    assert_eq!(packets.headers().unwrap().len(), 13);
+    let rows = packets
+        .records()
+        .map(|r| r.expect("well-formed row"))
+        .count() as u64;
+    let offered = summary["uplink"]["frames"]["offered"].as_u64().unwrap()
+        + summary["downlink"]["frames"]["offered"].as_u64().unwrap();
+    assert_eq!(rows, offered);
+    let mut events = csv::Reader::from_path(dir.join("events.csv")).unwrap();
+    assert_eq!(events.headers().unwrap().len(), 7);
+    let kinds: std::collections::BTreeSet<String> = events
+        .records()
+        .map(|r| r.expect("well-formed row")[2].to_string())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["app", "delivered", "link", "offered", "tcp-state"]
+    );
 }
 
 // Proves an existing output directory is refused (exit 2, untouched) without --force and replaced

@@ -38,6 +38,7 @@
 //! - [`sim`]: the next-event loop; [`Sim`], [`sim::run_trace`].
 //! - [`trace`]: events, [`Trace`], and the writers (text, pcap, CSV, summary).
 //! - [`run`]: simulate into an output directory, atomically.
+//! - [`capture`]: packets at a capture point, from a trace or imported from tcpdump text, pcap, pcapng.
 //!
 //! # Determinism
 //! - Time is [`clock::Instant`] from `Instant::ZERO`; the library never reads the wall clock.
@@ -53,6 +54,7 @@
 
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod clock;
 pub mod endpoint;
 pub mod link;

@@ -176,6 +176,13 @@ impl<W: Write> EventSink for EventsCsv<W> {
             EventKind::App { side, event } => {
                 let _ = write!(r, "app,{},,,{event}", side.name());
             }
+            EventKind::Captured { packet: p } => {
+                let _ = write!(
+                    r,
+                    "captured,,,,endpoint {} > endpoint {} flags 0x{:02x} seq {} ack {} win {} len {}",
+                    p.src, p.dst, p.flags, p.seq, p.ack, p.win, p.len
+                );
+            }
         }
         r.push('\n');
         self.out.write_all(r.as_bytes())

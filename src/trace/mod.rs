@@ -243,6 +243,11 @@ pub enum EventKind {
         /// New state.
         to: TcpState,
     },
+    /// A packet of an imported capture (seen at the capture point; no fate is known).
+    Captured {
+        /// The packet; its endpoints index [`Trace::endpoints`].
+        packet: crate::capture::Packet,
+    },
     /// An application event.
     App {
         /// Endpoint.
@@ -287,6 +292,9 @@ pub struct Trace {
     pub events: Vec<Event>,
     /// When the run ended.
     pub end: Instant,
+    /// Endpoint names of an imported capture (indexed by [`crate::capture::Packet`]'s ids); empty
+    /// for simulated traces, whose frames carry their addresses.
+    pub endpoints: Vec<String>,
 }
 
 impl Default for Trace {
@@ -294,6 +302,7 @@ impl Default for Trace {
         Trace {
             events: Vec::new(),
             end: Instant::ZERO,
+            endpoints: Vec::new(),
         }
     }
 }

@@ -231,7 +231,7 @@ impl EventSink for SummaryBuilder {
                     }
                 }
             }
-            EventKind::Delivered { .. } => {}
+            EventKind::Delivered { .. } | EventKind::Captured { .. } => {}
             EventKind::Link { dir, up } => {
                 if !up {
                     self.dirs[di(*dir)].sum.outages += 1;

@@ -1,0 +1,516 @@
+//! Importing tcpdump text, as people paste it.
+//!
+//! Accepted: the modern syntax (`Flags [P.], seq a:b, ack n, win w, [options [...],] length l`) and
+//! the older one (`P a:b(len) ack n win w`); time of day (`13:40:20.210400`), epoch or relative
+//! seconds (`-tt`, `-ttt`), or date and time (`-tttt`); `IP`/`IP6`; host names or addresses, with
+//! port numbers or service names (the `host.port` token is the endpoint's name). Blank lines and
+//! lines starting with `#` are skipped; a packet line that is not TCP (UDP, ICMP, ARP) is counted and
+//! skipped. Any other line is an error naming the file and line, or, with `lenient`, skipped and
+//! counted. Sequence numbers are passed on as printed; the analysis undoes tcpdump's relative
+//! numbering.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use super::{Endpoints, ImportError, ImportOptions, ImportStats, Packet};
+use crate::clock::Instant;
+use crate::trace::packet::flags;
+
+const MAX_EXAMPLES: usize = 5;
+
+/// What a line is.
+#[derive(Debug, PartialEq)]
+enum Line {
+    Skip,
+    NonTcp,
+    Tcp(ParsedTcp),
+}
+
+#[derive(Debug, PartialEq)]
+struct ParsedTcp {
+    t_us: i64,
+    src: String,
+    dst: String,
+    flags: u8,
+    seq: Option<u32>,
+    ack: u32,
+    win: u32,
+    len: u32,
+}
+
+/// Time-of-day timestamps wrap at midnight; this keeps them increasing.
+#[derive(Default)]
+struct Clock {
+    day_offset: i64,
+    last: Option<i64>,
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// Streams the packets of a tcpdump text capture into `sink`.
+///
+/// # Errors
+/// The first line that is not a packet (unless `lenient`), or an I/O error.
+pub fn import(
+    mut reader: impl BufRead,
+    path: &Path,
+    opts: ImportOptions,
+    sink: &mut dyn FnMut(&Packet, &mut Endpoints),
+) -> Result<(Endpoints, ImportStats), ImportError> {
+    let mut endpoints = Endpoints::default();
+    let mut stats = ImportStats::default();
+    let mut buf = Vec::with_capacity(256);
+    let mut lineno = 0usize;
+    let mut clock = Clock::default();
+    let mut saw_anything = false;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| ImportError {
+                path: path.to_owned(),
+                line: Some(lineno + 1),
+                message: format!("cannot read: {e}"),
+            })?;
+        if n == 0 {
+            break;
+        }
+        lineno += 1;
+        let err = |message: String| ImportError {
+            path: path.to_owned(),
+            line: Some(lineno),
+            message,
+        };
+        let line = match std::str::from_utf8(&buf) {
+            Ok(l) => l.trim_end_matches(['\n', '\r']),
+            Err(_) => {
+                if opts.lenient {
+                    skip(&mut stats, lineno, "<not UTF-8 text>");
+                    continue;
+                }
+                return Err(err("not text (and not a pcap or pcapng file)".into()));
+            }
+        };
+        match parse_line(line) {
+            Ok(Line::Skip) => {}
+            Ok(Line::NonTcp) => {
+                saw_anything = true;
+                stats.non_tcp += 1;
+            }
+            Ok(Line::Tcp(p)) => {
+                saw_anything = true;
+                let t = clock.place(p.t_us);
+                let packet = Packet {
+                    t: Instant::from_micros(t),
+                    src: endpoints.name(&p.src),
+                    dst: endpoints.name(&p.dst),
+                    flags: p.flags,
+                    seq: p.seq.unwrap_or(0),
+                    ack: p.ack,
+                    win: p.win,
+                    len: p.len,
+                    seq_known: p.seq.is_some(),
+                };
+                stats.packets += 1;
+                sink(&packet, &mut endpoints);
+            }
+            Err(why) => {
+                if opts.lenient {
+                    skip(&mut stats, lineno, line);
+                    continue;
+                }
+                return Err(err(format!(
+                    "not a tcpdump packet line ({why}): {}",
+                    clip(line)
+                )));
+            }
+        }
+    }
+    if !saw_anything {
+        return Err(ImportError {
+            path: path.to_owned(),
+            line: None,
+            message: "no packets found (empty capture, or only comments)".into(),
+        });
+    }
+    Ok((endpoints, stats))
+}
+
+fn skip(stats: &mut ImportStats, lineno: usize, line: &str) {
+    stats.skipped_lines += 1;
+    if stats.skipped_examples.len() < MAX_EXAMPLES {
+        stats
+            .skipped_examples
+            .push(format!("{lineno}: {}", clip(line)));
+    }
+}
+
+fn clip(line: &str) -> String {
+    let mut s: String = line.chars().take(100).collect();
+    if line.chars().count() > 100 {
+        s.push_str("...");
+    }
+    s
+}
+
+impl Clock {
+    fn place(&mut self, t: i64) -> i64 {
+        // Only time-of-day stamps (below a day) wrap; a jump back of more than 12 h is midnight.
+        if let Some(last) = self.last {
+            if t < DAY_US && t + self.day_offset < last - DAY_US / 2 {
+                self.day_offset += DAY_US;
+            }
+        }
+        let placed = t + self.day_offset;
+        self.last = Some(placed);
+        placed
+    }
+}
+
+fn parse_line(line: &str) -> Result<Line, String> {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Ok(Line::Skip);
+    }
+    let mut toks = trimmed.split_ascii_whitespace().peekable();
+    let first = toks.next().ok_or("empty")?;
+    let t_us = if is_date(first) {
+        let time = toks.next().ok_or("date without a time")?;
+        date_us(first)? + time_us(time)?
+    } else {
+        time_us(first)?
+    };
+    let Some(proto) = toks.next() else {
+        return Err("nothing after the timestamp".into());
+    };
+    if proto != "IP" && proto != "IP6" {
+        // A packet line of another protocol (ARP, ...).
+        return Ok(Line::NonTcp);
+    }
+    let src = toks.next().ok_or("no source")?;
+    if toks.next() != Some(">") {
+        return Err("expected `src > dst:`".into());
+    }
+    let dst = toks.next().ok_or("no destination")?;
+    let Some(dst) = dst.strip_suffix(':') else {
+        return Err("expected `:` after the destination".into());
+    };
+    let rest: Vec<&str> = toks.collect();
+    let Some(&head) = rest.first() else {
+        return Err("nothing after `src > dst:`".into());
+    };
+    let tcp = if head == "Flags" {
+        parse_modern(&rest[1..])?
+    } else if let Some(f) = old_flags(head) {
+        parse_old(f, &rest[1..])?
+    } else {
+        // UDP, ICMP, ...: a packet, but not TCP.
+        return Ok(Line::NonTcp);
+    };
+    let (flags, seq, ack, win, len) = tcp;
+    Ok(Line::Tcp(ParsedTcp {
+        t_us,
+        src: src.to_string(),
+        dst: dst.to_string(),
+        flags,
+        seq,
+        ack,
+        win,
+        len,
+    }))
+}
+
+type Fields = (u8, Option<u32>, u32, u32, u32);
+
+fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.trim_end_matches(',')
+        .parse()
+        .map_err(|_| format!("bad {what} {s:?}"))
+}
+
+/// `[P.], seq 1:100, ack 1, win 5744, options [...], length 99`
+fn parse_modern(toks: &[&str]) -> Result<Fields, String> {
+    let f = toks.first().ok_or("no flags")?;
+    let inner = f
+        .strip_prefix('[')
+        .and_then(|x| x.trim_end_matches(',').strip_suffix(']'))
+        .ok_or_else(|| format!("bad flags {f:?}"))?;
+    let mut fl = 0u8;
+    if inner != "none" {
+        for c in inner.chars() {
+            fl |= match c {
+                'S' => flags::SYN,
+                'F' => flags::FIN,
+                'R' => flags::RST,
+                'P' => flags::PSH,
+                '.' => flags::ACK,
+                'U' => flags::URG,
+                'E' | 'W' | 'e' => 0,
+                _ => return Err(format!("bad flags {f:?}")),
+            };
+        }
+    }
+    let (mut seq, mut ack, mut win, mut len) = (None, 0, None, None);
+    let mut i = 1;
+    while i < toks.len() {
+        match toks[i] {
+            "seq" => {
+                let v = toks
+                    .get(i + 1)
+                    .ok_or("seq without a value")?
+                    .trim_end_matches(',');
+                let start = v.split(':').next().unwrap_or(v);
+                seq = Some(num(start, "seq")?);
+                i += 2;
+            }
+            "ack" => {
+                ack = num(toks.get(i + 1).ok_or("ack without a value")?, "ack")?;
+                i += 2;
+            }
+            "win" => {
+                win = Some(num(toks.get(i + 1).ok_or("win without a value")?, "win")?);
+                i += 2;
+            }
+            "length" => {
+                len = Some(num(
+                    toks.get(i + 1).ok_or("length without a value")?,
+                    "length",
+                )?);
+                break; // whatever follows is the payload's description
+            }
+            "options" => {
+                // Skip to the closing bracket.
+                while i < toks.len() && !toks[i].trim_end_matches(',').ends_with(']') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    let len = len.ok_or("no length")?;
+    let win = win.ok_or("no win")?;
+    Ok((fl, seq, ack, win, len))
+}
+
+/// Old syntax flag token: `S`, `F`, `P`, `R`, `U`, `.`, or a combination like `FP`.
+fn old_flags(tok: &str) -> Option<u8> {
+    if tok == "." {
+        return Some(0);
+    }
+    let mut fl = 0;
+    for c in tok.chars() {
+        fl |= match c {
+            'S' => flags::SYN,
+            'F' => flags::FIN,
+            'P' => flags::PSH,
+            'R' => flags::RST,
+            'U' => flags::URG,
+            'W' | 'E' => 0,
+            '.' => 0,
+            _ => return None,
+        };
+    }
+    (!tok.is_empty()).then_some(fl)
+}
+
+/// `0:887(887) ack 1 win 26064 <options>`
+fn parse_old(mut fl: u8, toks: &[&str]) -> Result<Fields, String> {
+    let (mut seq, mut len, mut ack, mut win) = (None, 0, 0, None);
+    let mut i = 0;
+    if let Some(t) = toks.first() {
+        if let Some((range, rest)) = t.split_once('(') {
+            let (a, _) = range
+                .split_once(':')
+                .ok_or_else(|| format!("bad seq {t:?}"))?;
+            seq = Some(num(a, "seq")?);
+            len = num(rest.trim_end_matches(')'), "length")?;
+            i = 1;
+        }
+    }
+    while i < toks.len() {
+        match toks[i] {
+            "ack" => {
+                fl |= flags::ACK;
+                ack = num(toks.get(i + 1).ok_or("ack without a value")?, "ack")?;
+                i += 2;
+            }
+            "win" => {
+                win = Some(num(toks.get(i + 1).ok_or("win without a value")?, "win")?);
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok((fl, seq, ack, win.ok_or("no win")?, len))
+}
+
+fn is_date(tok: &str) -> bool {
+    let b = tok.as_bytes();
+    b.len() == 10 && b[4] == b'-' && b[7] == b'-'
+}
+
+/// Microseconds since 1970-01-01 of a `YYYY-MM-DD` date (civil calendar).
+fn date_us(tok: &str) -> Result<i64, String> {
+    let bad = || format!("bad date {tok:?}");
+    let y: i64 = tok[0..4].parse().map_err(|_| bad())?;
+    let m: i64 = tok[5..7].parse().map_err(|_| bad())?;
+    let d: i64 = tok[8..10].parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * DAY_US)
+}
+
+/// `13:40:20.210400` (time of day) or `1700000000.123456` / `0.005000` (seconds).
+fn time_us(tok: &str) -> Result<i64, String> {
+    let bad = || format!("bad timestamp {tok:?}");
+    let (whole, frac) = tok.split_once('.').unwrap_or((tok, ""));
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let mut frac_us: i64 = 0;
+    for (i, b) in frac.bytes().take(6).enumerate() {
+        frac_us += i64::from(b - b'0') * 10i64.pow(5 - i as u32);
+    }
+    let secs: i64 = if whole.contains(':') {
+        let mut parts = whole.split(':');
+        let (h, m, s) = (parts.next(), parts.next(), parts.next());
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        let p = |x: Option<&str>, max: i64| -> Result<i64, String> {
+            let v: i64 = x.ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            if (0..max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(bad())
+            }
+        };
+        p(h, 24)? * 3600 + p(m, 60)? * 60 + p(s, 61)?
+    } else {
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 12 {
+            return Err(bad());
+        }
+        whole.parse().map_err(|_| bad())?
+    };
+    Ok(secs * 1_000_000 + frac_us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(line: &str) -> ParsedTcp {
+        match parse_line(line) {
+            Ok(Line::Tcp(p)) => p,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    // Proves the modern syntax decodes, from lines of ../shared/observed/.
+    #[test]
+    fn modern_lines() {
+        let p = tcp(
+            "13:40:20.210400 IP 192.168.31.204.64939 > laios54-manjaro.20271: Flags [P.], seq 29371:29435, ack 167, win 5594, length 64",
+        );
+        assert_eq!(p.t_us, (13 * 3600 + 40 * 60 + 20) * 1_000_000 + 210_400);
+        assert_eq!(
+            (p.src.as_str(), p.dst.as_str()),
+            ("192.168.31.204.64939", "laios54-manjaro.20271")
+        );
+        assert_eq!(
+            (p.flags, p.seq, p.ack, p.win, p.len),
+            (flags::PSH | flags::ACK, Some(29371), 167, 5594, 64)
+        );
+        let r = tcp(
+            "13:30:05.673450 IP laios54-manjaro.20271 > 192.168.31.204.54680: Flags [R], seq 3068568160, win 0, length 0",
+        );
+        assert_eq!(
+            (r.flags, r.seq, r.win, r.len),
+            (flags::RST, Some(3_068_568_160), 0, 0)
+        );
+        let a =
+            tcp("08:48:44.235749 IP myhost.64757 > VIP.http: Flags [.], ack 1, win 58, length 0");
+        assert_eq!((a.flags, a.seq, a.ack), (flags::ACK, None, 1));
+        let syn = tcp(
+            "0.005000 IP 192.168.31.204.54680 > 192.168.31.10.20271: Flags [S], seq 4170006709, win 5744, options [mss 1440,wscale 0,sackOK,eol], length 0",
+        );
+        assert_eq!(
+            (syn.t_us, syn.flags, syn.seq, syn.len),
+            (5000, flags::SYN, Some(4_170_006_709), 0)
+        );
+        let v6 = tcp(
+            "2024-03-01 10:00:00.5 IP6 2001:db8::1.443 > 2001:db8::2.50000: Flags [F.], seq 10, ack 20, win 100, length 0 extra words",
+        );
+        assert_eq!(v6.t_us, 1_709_287_200_500_000);
+        assert_eq!(v6.flags, flags::FIN | flags::ACK);
+    }
+
+    // Proves the old syntax decodes, from lines of ../shared/observed/nodelay-outage-*.txt.
+    #[test]
+    fn old_lines() {
+        let p = tcp(
+            "16:05:38.782427 IP tc2.corp.alimama.com.3903 > tc1.corp.alimama.com.3904: P 0:887(887) ack 1 win 26064",
+        );
+        assert_eq!(
+            (p.flags, p.seq, p.ack, p.win, p.len),
+            (flags::PSH | flags::ACK, Some(0), 1, 26064, 887)
+        );
+        let a = tcp(
+            "16:05:38.782619 IP tc1.corp.alimama.com.3904 > tc2.corp.alimama.com.3903: . ack 3783 win 25352",
+        );
+        assert_eq!((a.flags, a.seq, a.ack, a.len), (flags::ACK, None, 3783, 0));
+        let s = tcp(
+            "12:08:21.020291 IP tc1.corp.com.42171 > tc2.corp.com.3003: S 4009389430:4009389430(0) win 5840",
+        );
+        assert_eq!(
+            (s.flags, s.seq, s.len),
+            (flags::SYN, Some(4_009_389_430), 0)
+        );
+        let r = tcp(
+            "12:08:21.020571 IP tc2.corp.com.3003 > tc1.corp.com.42171: R 0:0(0) ack 4009389431 win 0",
+        );
+        assert_eq!((r.flags, r.ack), (flags::RST | flags::ACK, 4_009_389_431));
+    }
+
+    // Proves comments and blanks are skipped, non-TCP packets recognised, and junk rejected.
+    #[test]
+    fn other_lines() {
+        assert_eq!(parse_line("# comment"), Ok(Line::Skip));
+        assert_eq!(parse_line("   "), Ok(Line::Skip));
+        assert_eq!(
+            parse_line("12:00:00.000001 IP 1.2.3.4.53 > 5.6.7.8.9: 1234+ A? example.com. (29)"),
+            Ok(Line::NonTcp)
+        );
+        assert_eq!(
+            parse_line("12:00:00.000001 ARP, Request who-has 1.2.3.4 tell 1.2.3.5"),
+            Ok(Line::NonTcp)
+        );
+        for junk in [
+            "hello world",
+            "13:40:20.21 IP a.1 > b.2: Flags [P.], seq 1:2, ack 1, win 5",
+            "13:40:20.21 IP a.1 > b.2: Flags [Q], seq 1:2, ack 1, win 5, length 1",
+            "25:00:00.0 IP a.1 > b.2: . ack 1 win 5",
+            "13:40:20.21 IP a.1 b.2: . ack 1 win 5",
+        ] {
+            assert!(parse_line(junk).is_err(), "{junk}");
+        }
+    }
+
+    // Proves time-of-day stamps that pass midnight keep increasing.
+    #[test]
+    fn midnight_wrap() {
+        let mut c = Clock::default();
+        let a = c.place(DAY_US - 1_000);
+        let b = c.place(2_000);
+        assert_eq!(b - a, 3_000);
+    }
+}

@@ -156,10 +156,11 @@ fn clip(line: &str) -> String {
 impl Clock {
     fn place(&mut self, t: i64) -> i64 {
         // Only time-of-day stamps (below a day) wrap; a jump back of more than 12 h is midnight.
-        if let Some(last) = self.last {
-            if t < DAY_US && t + self.day_offset < last - DAY_US / 2 {
-                self.day_offset += DAY_US;
-            }
+        if let Some(last) = self.last
+            && t < DAY_US
+            && t + self.day_offset < last - DAY_US / 2
+        {
+            self.day_offset += DAY_US;
         }
         let placed = t + self.day_offset;
         self.last = Some(placed);
@@ -318,15 +319,15 @@ fn old_flags(tok: &str) -> Option<u8> {
 fn parse_old(mut fl: u8, toks: &[&str]) -> Result<Fields, String> {
     let (mut seq, mut len, mut ack, mut win) = (None, 0, 0, None);
     let mut i = 0;
-    if let Some(t) = toks.first() {
-        if let Some((range, rest)) = t.split_once('(') {
-            let (a, _) = range
-                .split_once(':')
-                .ok_or_else(|| format!("bad seq {t:?}"))?;
-            seq = Some(num(a, "seq")?);
-            len = num(rest.trim_end_matches(')'), "length")?;
-            i = 1;
-        }
+    if let Some(t) = toks.first()
+        && let Some((range, rest)) = t.split_once('(')
+    {
+        let (a, _) = range
+            .split_once(':')
+            .ok_or_else(|| format!("bad seq {t:?}"))?;
+        seq = Some(num(a, "seq")?);
+        len = num(rest.trim_end_matches(')'), "length")?;
+        i = 1;
     }
     while i < toks.len() {
         match toks[i] {

@@ -38,6 +38,9 @@
 //! - [`sim`]: the next-event loop; [`Sim`], [`sim::run_trace`].
 //! - [`trace`]: events, [`Trace`], and the writers (text, pcap, CSV, summary).
 //! - [`run`]: simulate into an output directory, atomically.
+//! - [`analyze`]: per-connection segment classification (retransmissions, dup ACKs, keep-alives...).
+//! - [`detect`]: signature detectors (stale-seq-after-fin, rto-backoff, one-way-stall, idle-reset,
+//!   close-wait-stuck).
 //! - [`capture`]: packets at a capture point, from a trace or imported from tcpdump text, pcap, pcapng.
 //!
 //! # Determinism
@@ -54,8 +57,10 @@
 
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod capture;
 pub mod clock;
+pub mod detect;
 pub mod endpoint;
 pub mod link;
 pub mod model;

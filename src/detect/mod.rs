@@ -1,0 +1,133 @@
+//! Signature detectors: each recognises one way connections die, from the classified segments of one
+//! connection ([`crate::analyze::Seen`]), and reports [`Finding`]s whose time features end in `_s`.
+//!
+//! Detectors are streaming state machines, one instance per connection, listed in [`REGISTRY`]
+//! (order = report order). Each lives in its own file with unit tests on small hand-built
+//! connections.
+
+mod close_wait_stuck;
+mod idle_reset;
+mod one_way_stall;
+mod rto_backoff;
+mod stale_seq_after_fin;
+
+use std::collections::BTreeMap;
+
+use crate::analyze::{AnalyzeOptions, Seen};
+use crate::clock::{Instant, secs};
+use crate::trace::summary::Finding;
+
+/// A per-connection signature detector.
+pub trait Detector {
+    /// Handles the connection's next classified segment.
+    fn handle(&mut self, s: &Seen, out: &mut Vec<Finding>);
+    /// The connection ended (or the capture did) at `end`.
+    fn finish(&mut self, _end: Instant, _out: &mut Vec<Finding>) {}
+}
+
+type Make = fn(&AnalyzeOptions) -> Box<dyn Detector>;
+
+/// Every detector: its signature name and constructor, in report order.
+pub const REGISTRY: [(&str, Make); 5] = [
+    ("stale-seq-after-fin", |_| {
+        Box::new(stale_seq_after_fin::StaleSeqAfterFin::default())
+    }),
+    ("rto-backoff", |_| {
+        Box::new(rto_backoff::RtoBackoff::default())
+    }),
+    ("one-way-stall", |o| {
+        Box::new(one_way_stall::OneWayStall::new(o))
+    }),
+    ("idle-reset", |o| Box::new(idle_reset::IdleReset::new(o))),
+    ("close-wait-stuck", |o| {
+        Box::new(close_wait_stuck::CloseWaitStuck::new(o))
+    }),
+];
+
+/// The signature names, in report order.
+pub fn signatures() -> impl Iterator<Item = &'static str> {
+    REGISTRY.iter().map(|(n, _)| *n)
+}
+
+/// One instance of every detector, for a new connection.
+pub fn instantiate(opts: &AnalyzeOptions) -> Vec<Box<dyn Detector>> {
+    REGISTRY.iter().map(|(_, make)| make(opts)).collect()
+}
+
+/// Builds a finding.
+pub fn finding(signature: &str, at: Instant, features: &[(&str, f64)]) -> Finding {
+    Finding {
+        signature: signature.to_string(),
+        at_s: secs(at),
+        features: features
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+/// Seconds between two instants.
+pub fn span(from: Instant, to: Instant) -> f64 {
+    (to - from).total_micros() as f64 / 1e6 * if to >= from { 1.0 } else { -1.0 }
+}
+
+#[cfg(test)]
+pub(crate) mod testkit {
+    //! Tiny hand-built connections for detector tests: `a` is endpoint 0, `b` endpoint 1.
+    use crate::analyze::{AnalyzeOptions, Analyzer, ConnReport};
+    use crate::capture::{Endpoints, Packet};
+    use crate::clock::Instant;
+    use crate::trace::packet::flags::*;
+
+    /// A segment: time in ms, from a (true) or b, flags, seq, ack, win, len.
+    pub fn seg(ms: i64, from_a: bool, fl: u8, seq: u32, ack: u32, win: u32, len: u32) -> Packet {
+        Packet {
+            t: Instant::from_millis(ms),
+            src: if from_a { 0 } else { 1 },
+            dst: if from_a { 1 } else { 0 },
+            flags: fl,
+            seq,
+            ack,
+            win,
+            len,
+            seq_known: true,
+        }
+    }
+
+    /// Data from a.
+    pub fn data_a(ms: i64, seq: u32, len: u32) -> Packet {
+        seg(ms, true, PSH | ACK, seq, 1, 5744, len)
+    }
+    /// Pure ACK from b.
+    pub fn ack_b(ms: i64, ack: u32) -> Packet {
+        seg(ms, false, ACK, 1, ack, 64000, 0)
+    }
+
+    /// Runs the analysis over hand-built packets.
+    pub fn analyze(packets: &[Packet]) -> Vec<ConnReport> {
+        let mut e = Endpoints::default();
+        e.name("a.1");
+        e.name("b.2");
+        let mut an = Analyzer::new(AnalyzeOptions::default());
+        for p in packets {
+            an.handle(p);
+        }
+        an.finish(&e)
+    }
+
+    /// The findings of one signature.
+    pub fn found(packets: &[Packet], sig: &str) -> Vec<crate::trace::summary::Finding> {
+        analyze(packets)
+            .into_iter()
+            .flat_map(|c| c.findings)
+            .filter(|f| f.signature == sig)
+            .collect()
+    }
+
+    /// A feature of a finding.
+    pub fn feat(f: &crate::trace::summary::Finding, k: &str) -> f64 {
+        *f.features
+            .get(k)
+            .unwrap_or_else(|| panic!("no feature {k} in {f:?}"))
+    }
+}

@@ -26,9 +26,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::capture::{Endpoints, Packet};
+use crate::capture::{Endpoints, ImportError, ImportOptions, ImportStats, Packet, import_file};
 use crate::clock::{Duration, Instant, secs};
 use crate::detect::{self, Detector};
+use crate::model::CapturePoint;
+use crate::trace::Trace;
 use crate::trace::packet::flags;
 use crate::trace::summary::Finding;
 
@@ -159,6 +161,30 @@ pub struct Silence {
     pub length_s: f64,
 }
 
+/// Most retransmissions listed per connection (all are counted in `classes`).
+pub const MAX_LISTED: usize = 1000;
+
+/// One retransmitted segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retransmission {
+    /// When it was seen.
+    pub at_s: f64,
+    /// Sender's endpoint name.
+    pub from: String,
+    /// Sequence number (as captured, made absolute if tcpdump printed it relative).
+    pub seq: u32,
+    /// Payload length.
+    pub len: u32,
+    /// `retransmission` (timeout), `fast-retransmission` or `spurious-retransmission`.
+    pub kind: String,
+    /// How many times this sequence was seen before.
+    pub previous: u32,
+    /// Time since it was first seen (when it was: a lost original is not in the capture).
+    pub since_first_s: Option<f64>,
+    /// For a segment filling a hole: time since the hole was seen.
+    pub since_hole_s: Option<f64>,
+}
+
 /// The report of one connection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConnReport {
@@ -178,6 +204,8 @@ pub struct ConnReport {
     pub classes: BTreeMap<String, u64>,
     /// Silences longer than the threshold.
     pub silences: Vec<Silence>,
+    /// Retransmissions, in order (the first [`MAX_LISTED`] of them).
+    pub retransmissions: Vec<Retransmission>,
     /// Findings of the signature detectors.
     pub findings: Vec<Finding>,
 }
@@ -213,6 +241,7 @@ struct Conn {
     packets: u64,
     counts: [u64; CLASSES.len()],
     silences: Vec<(usize, Instant, Duration)>,
+    retrans: Vec<(usize, Seen)>,
     detectors: Vec<Box<dyn Detector>>,
     findings: Vec<Finding>,
     closed: bool,
@@ -263,6 +292,7 @@ impl Analyzer {
                 packets: 0,
                 counts: [0; CLASSES.len()],
                 silences: Vec::new(),
+                retrans: Vec::new(),
                 detectors: detect::instantiate(&opts),
                 findings: Vec::new(),
                 closed: false,
@@ -320,6 +350,30 @@ impl Analyzer {
                             from: endpoints.get(c.ends[*from]).to_string(),
                             start_s: secs(*start),
                             length_s: len.total_micros() as f64 / 1e6,
+                        })
+                        .collect(),
+                    retransmissions: c
+                        .retrans
+                        .iter()
+                        .map(|(from, r)| Retransmission {
+                            at_s: secs(r.p.t),
+                            from: endpoints.get(c.ends[*from]).to_string(),
+                            seq: r.p.seq,
+                            len: r.p.len,
+                            kind: r
+                                .classes
+                                .names()
+                                .find(|n| n.contains("retransmission"))
+                                .unwrap_or("retransmission")
+                                .to_string(),
+                            previous: r.first_sent.map_or(0, |f| f.1),
+                            since_first_s: r
+                                .first_sent
+                                .filter(|f| f.0 < r.p.t)
+                                .map(|f| (r.p.t - f.0).total_micros() as f64 / 1e6),
+                            since_hole_s: r
+                                .hole_seen
+                                .map(|h| (r.p.t - h).total_micros() as f64 / 1e6),
                         })
                         .collect(),
                     findings,
@@ -398,22 +452,30 @@ impl Conn {
                 }
                 match d.high {
                     None => {
-                        c |= Classes::NEW_DATA;
+                        if p.len > 0 || p.has(flags::FIN) {
+                            c |= Classes::NEW_DATA;
+                        }
                         d.high = Some(end);
                     }
                     Some(h) if seq == h => {
-                        c |= if peer_win_zero && p.len == 1 {
-                            Classes::ZERO_WINDOW_PROBE
-                        } else {
-                            Classes::NEW_DATA
-                        };
+                        if peer_win_zero && p.len == 1 {
+                            c |= Classes::ZERO_WINDOW_PROBE;
+                        } else if p.len > 0 || p.has(flags::FIN) {
+                            c |= Classes::NEW_DATA;
+                        }
                         d.high = Some(end);
                     }
                     Some(h) if after(seq, h) => {
-                        c |= Classes::OUT_OF_ORDER;
-                        d.holes.push((h, seq, p.t));
-                        if d.holes.len() > 64 {
-                            d.holes.remove(0);
+                        if peer_acked.is_some_and(|a| !after(seq, a)) {
+                            // The receiver already acknowledged the missing range: the capture
+                            // missed it.
+                            c |= Classes::PREV_NOT_CAPTURED;
+                        } else {
+                            c |= Classes::OUT_OF_ORDER;
+                            d.holes.push((h, seq, p.t));
+                            if d.holes.len() > 64 {
+                                d.holes.remove(0);
+                            }
                         }
                         d.high = Some(end);
                     }
@@ -491,10 +553,10 @@ impl Conn {
                 } else {
                     same_ack && was_silent && nothing_outstanding
                 };
-                if probe {
-                    c |= Classes::KEEP_ALIVE;
-                } else if peer_keepalive && nothing_outstanding {
+                if peer_keepalive && nothing_outstanding {
                     c |= Classes::KEEP_ALIVE_ACK;
+                } else if probe {
+                    c |= Classes::KEEP_ALIVE;
                 } else if p.win == 0 {
                     c |= Classes::ZERO_WINDOW;
                 } else if same_ack
@@ -574,6 +636,9 @@ impl Conn {
             first_sent,
             hole_seen,
         };
+        if seen.classes.is_retransmission() && self.retrans.len() < MAX_LISTED {
+            self.retrans.push((from, seen));
+        }
         for d in &mut self.detectors {
             d.handle(&seen, &mut self.findings);
         }
@@ -581,4 +646,55 @@ impl Conn {
             self.closed = true;
         }
     }
+}
+
+/// The analysis of a whole capture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// Per connection, in order of first packet.
+    pub connections: Vec<ConnReport>,
+    /// Every connection's findings, in connection order.
+    pub findings: Vec<Finding>,
+}
+
+impl Analysis {
+    fn new(connections: Vec<ConnReport>) -> Analysis {
+        let findings = connections
+            .iter()
+            .flat_map(|c| c.findings.iter().cloned())
+            .collect();
+        Analysis {
+            connections,
+            findings,
+        }
+    }
+
+    /// Whether any finding has this signature.
+    pub fn has(&self, signature: &str) -> bool {
+        self.findings.iter().any(|f| f.signature == signature)
+    }
+}
+
+/// Imports and analyses a capture file, streaming.
+///
+/// # Errors
+/// As [`import_file`].
+pub fn analyze_file(
+    path: &std::path::Path,
+    import: ImportOptions,
+    opts: AnalyzeOptions,
+) -> Result<(Analysis, ImportStats), ImportError> {
+    let mut an = Analyzer::new(opts);
+    let (endpoints, stats) = import_file(path, import, &mut |p, _| an.handle(p))?;
+    Ok((Analysis::new(an.finish(&endpoints)), stats))
+}
+
+/// Analyses a trace (simulated, at `point`, or imported).
+pub fn analyze_trace(trace: &Trace, point: CapturePoint, opts: AnalyzeOptions) -> Analysis {
+    let (packets, endpoints) = crate::capture::trace_packets(trace, point);
+    let mut an = Analyzer::new(opts);
+    for p in &packets {
+        an.handle(p);
+    }
+    Analysis::new(an.finish(&endpoints))
 }

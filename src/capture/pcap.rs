@@ -127,6 +127,9 @@ pub fn import(
                 rd.consume(offset);
             }
             Err(PcapError::Eof) => break,
+            Err(PcapError::UnexpectedEof) => {
+                return Err(err("truncated: the file ends inside a packet".into()));
+            }
             Err(PcapError::Incomplete(_)) => {
                 if last_incomplete {
                     return Err(err("truncated: the file ends inside a packet".into()));

@@ -3,6 +3,8 @@
 mod behaviour;
 mod cli;
 mod determinism;
+mod importers;
+mod observed;
 mod props;
 
 use std::path::{Path, PathBuf};

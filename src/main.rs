@@ -43,6 +43,22 @@ enum Command {
         #[arg(long, default_value = "all", value_parser = Outputs::parse)]
         outputs: Outputs,
     },
+    /// Analyse captures (tcpdump text, pcap, pcapng) or run directories: classify every segment
+    /// and run the signature detectors.
+    Analyze {
+        /// Capture files or `tcpsim run` output directories.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Print {"connections": [...], "findings": [...]} as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 unless this signature is found.
+        #[arg(long, value_name = "SIGNATURE")]
+        expect: Option<String>,
+        /// Skip text lines that are not packets (with a warning and a count) instead of failing.
+        #[arg(long)]
+        lenient: bool,
+    },
     /// Validate a model without running it.
     Check {
         /// The model file(s).
@@ -87,6 +103,12 @@ fn out(text: &str) -> Result<()> {
 
 fn real_main(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Analyze {
+            inputs,
+            json,
+            expect,
+            lenient,
+        } => analyze(&inputs, json, expect.as_deref(), lenient),
         Command::Check { models } => {
             for m in models {
                 let s = Scenario::load(&m)?;
@@ -159,4 +181,133 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The capture inside a run directory, or the path itself.
+fn capture_path(input: &std::path::Path) -> Result<PathBuf> {
+    if !input.is_dir() {
+        return Ok(input.to_owned());
+    }
+    for name in ["trace.pcap", "trace.txt"] {
+        let p = input.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    anyhow::bail!(
+        "{}: a directory without trace.pcap or trace.txt (run with --outputs including pcap or text)",
+        input.display()
+    )
+}
+
+fn analyze(
+    inputs: &[PathBuf],
+    json: bool,
+    expect: Option<&str>,
+    lenient: bool,
+) -> Result<ExitCode> {
+    use tcpsim::analyze::{AnalyzeOptions, analyze_file};
+    use tcpsim::capture::ImportOptions;
+    if let Some(sig) = expect {
+        if !tcpsim::detect::signatures().any(|s| s == sig) {
+            let known: Vec<&str> = tcpsim::detect::signatures().collect();
+            anyhow::bail!(
+                "--expect: unknown signature {sig:?} (known: {})",
+                known.join(", ")
+            );
+        }
+    }
+    let mut text = String::new();
+    let mut all_conns = Vec::new();
+    let mut all_findings = Vec::new();
+    let mut found = false;
+    for input in inputs {
+        let path = capture_path(input)?;
+        let (analysis, stats) =
+            analyze_file(&path, ImportOptions { lenient }, AnalyzeOptions::default())?;
+        if stats.skipped_lines > 0 {
+            eprintln!(
+                "tcpsim: warning: {}: skipped {} line(s) that are not packets, e.g. line {}",
+                path.display(),
+                stats.skipped_lines,
+                stats.skipped_examples.join(" | line ")
+            );
+        }
+        found |= expect.is_some_and(|sig| analysis.has(sig));
+        let name = path.display().to_string();
+        text += &format!(
+            "== {name}: {} TCP packets, {} connection(s)",
+            stats.packets,
+            analysis.connections.len()
+        );
+        if stats.non_tcp > 0 {
+            text += &format!(", {} non-TCP packets skipped", stats.non_tcp);
+        }
+        text.push('\n');
+        for c in &analysis.connections {
+            text += &format!(
+                "connection {}: {} <-> {}, {} packets, {:.6} .. {:.6} s\n  ",
+                c.index, c.a, c.b, c.packets, c.first_s, c.last_s
+            );
+            let classes: Vec<String> = tcpsim::analyze::CLASSES
+                .iter()
+                .filter_map(|k| c.classes.get(*k).map(|n| format!("{k} {n}")))
+                .collect();
+            text += &classes.join(", ");
+            text.push('\n');
+            for r in &c.retransmissions {
+                text += &format!(
+                    "  {} at {:.6} s from {} seq {} len {}",
+                    r.kind, r.at_s, r.from, r.seq, r.len
+                );
+                if let Some(d) = r.since_first_s {
+                    text += &format!(", {d:.3} s after first sent");
+                }
+                if let Some(d) = r.since_hole_s {
+                    text += &format!(", {d:.3} s after the hole was seen");
+                }
+                text.push('\n');
+            }
+            for s in &c.silences {
+                text += &format!(
+                    "  silence: {} sent nothing for {:.3} s from {:.6} s\n",
+                    s.from, s.length_s, s.start_s
+                );
+            }
+            for f in &c.findings {
+                let feats: Vec<String> = f
+                    .features
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v:.6}"))
+                    .collect();
+                text += &format!(
+                    "  FINDING {} at {:.6} s: {}\n",
+                    f.signature,
+                    f.at_s,
+                    feats.join(", ")
+                );
+            }
+        }
+        for c in analysis.connections {
+            let mut v = serde_json::to_value(&c)?;
+            v["capture"] = serde_json::Value::String(name.clone());
+            all_conns.push(v);
+        }
+        for f in analysis.findings {
+            let mut v = serde_json::to_value(&f)?;
+            v["capture"] = serde_json::Value::String(name.clone());
+            all_findings.push(v);
+        }
+    }
+    if json {
+        let doc = serde_json::json!({ "connections": all_conns, "findings": all_findings });
+        out(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+    } else {
+        out(&text)?;
+    }
+    Ok(if expect.is_some() && !found {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

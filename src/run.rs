@@ -11,6 +11,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
+use crate::analyze::{AnalysisSink, AnalyzeOptions};
 use crate::model::{ModelError, Scenario};
 use crate::sim::{Report, Sim, SimError};
 use crate::trace::csv::{EventsCsv, PacketsCsv};
@@ -201,13 +202,22 @@ fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunE
         let p = dir.join("events.csv");
         sim.add_sink(Box::new(EventsCsv::new(create(&p)?).map_err(io_at(&p))?));
     }
-    let report = sim.run().map_err(|e| match e {
+    let analysis = o.summary.then(|| {
+        let sink = AnalysisSink::new(point, AnalyzeOptions::default());
+        let result = sink.result();
+        sim.add_sink(Box::new(sink));
+        result
+    });
+    let mut report = sim.run().map_err(|e| match e {
         SimError::Io(err) => RunError::Io {
             path: dir.to_owned(),
             err,
         },
         e => RunError::Sim(e),
     })?;
+    if let Some(a) = analysis.and_then(|r| r.borrow_mut().take()) {
+        report.summary.findings = a.findings;
+    }
     if o.summary {
         let p = dir.join("summary.json");
         fs::write(&p, report.summary.to_json()).map_err(io_at(&p))?;

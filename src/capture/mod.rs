@@ -11,7 +11,7 @@ pub mod text;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -158,12 +158,13 @@ pub fn import_file(
     if n == 0 {
         return Err(err("empty file: no packets".into()));
     }
-    let reader = std::io::Cursor::new(magic[..n].to_vec()).chain(file);
+    file.seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| err(format!("cannot read: {e}")))?;
     if pcap::is_pcap_magic(&magic[..n]) {
-        pcap::import(reader, path, sink)
+        pcap::import(file, path, sink)
     } else {
         text::import(
-            std::io::BufReader::with_capacity(1 << 16, reader),
+            std::io::BufReader::with_capacity(1 << 16, file),
             path,
             opts,
             sink,

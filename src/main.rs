@@ -208,14 +208,14 @@ fn analyze(
 ) -> Result<ExitCode> {
     use tcpsim::analyze::{AnalyzeOptions, analyze_file};
     use tcpsim::capture::ImportOptions;
-    if let Some(sig) = expect {
-        if !tcpsim::detect::signatures().any(|s| s == sig) {
-            let known: Vec<&str> = tcpsim::detect::signatures().collect();
-            anyhow::bail!(
-                "--expect: unknown signature {sig:?} (known: {})",
-                known.join(", ")
-            );
-        }
+    if let Some(sig) = expect
+        && !tcpsim::detect::signatures().any(|s| s == sig)
+    {
+        let known: Vec<&str> = tcpsim::detect::signatures().collect();
+        anyhow::bail!(
+            "--expect: unknown signature {sig:?} (known: {})",
+            known.join(", ")
+        );
     }
     let mut text = String::new();
     let mut all_conns = Vec::new();

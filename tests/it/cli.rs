@@ -42,7 +42,9 @@ fn run_writes_all_outputs() {
     assert!(out.contains("esp32-wifi-stale-fin: seed 1"), "{out}");
     let summary: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["findings"], serde_json::json!([]));
+    // The analysis detectors ran on the server-side frames and found the model's signature.
+    assert_eq!(summary["findings"][0]["signature"], "stale-seq-after-fin");
+    assert_eq!(summary["findings"].as_array().unwrap().len(), 1);
     assert_eq!(summary["seed"], 1);
     // Both CSVs parse with a strict reader (same column count on every row, header first), and
     // packets.csv has one row per frame the summary counts.
@@ -292,4 +294,172 @@ fn pcap_read_back_by_tshark() {
         .count();
     assert!(frames > 1000, "{frames}");
     assert_eq!(frames, captured);
+}
+
+fn observed(name: &str) -> String {
+    root()
+        .join("tests/data/observed")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+// Proves `analyze --expect` follows grep's convention: 0 when the signature is found, 1 when it is
+// absent, 2 for an unknown signature; and that the text report names the finding and its features.
+#[test]
+fn analyze_expect_exit_codes() {
+    let o = tcpsim(&[
+        "analyze",
+        &observed("esp32-wifi-stale-fin-a.txt"),
+        "--expect",
+        "stale-seq-after-fin",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("FINDING stale-seq-after-fin") && text.contains("fin_to_ack_s=0.015921"),
+        "{text}"
+    );
+    let o = tcpsim(&[
+        "analyze",
+        &observed("keepalive-60s-survives.txt"),
+        "--expect",
+        "idle-reset",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = tcpsim(&[
+        "analyze",
+        &observed("keepalive-60s-survives.txt"),
+        "--expect",
+        "no-such-thing",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown signature"), "{}", stderr(&o));
+}
+
+// Proves --json prints {"connections", "findings"}, each tagged with its capture, over several
+// inputs, including a run directory.
+#[test]
+fn analyze_json_over_inputs() {
+    let dir = scratch("cli_analyze_json").join("run");
+    assert_eq!(
+        tcpsim(&["run", "models/esp32-wifi-stale-fin.toml", "--out", p(&dir)])
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = tcpsim(&[
+        "analyze",
+        "--json",
+        &observed("keepalive-100s-reset.txt"),
+        p(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sigs: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["signature"].as_str().unwrap())
+        .collect();
+    assert_eq!(sigs, ["idle-reset", "stale-seq-after-fin"]);
+    assert_eq!(v["connections"].as_array().unwrap().len(), 2);
+    assert!(
+        v["findings"][1]["capture"]
+            .as_str()
+            .unwrap()
+            .ends_with("trace.pcap")
+    );
+}
+
+// Proves pcapng (converted from our pcap by editcap) analyses exactly as the pcap does.
+#[test]
+fn analyze_pcapng_same_as_pcap() {
+    let dir = scratch("cli_pcapng");
+    let run = dir.join("run");
+    assert_eq!(
+        tcpsim(&["run", "models/esp32-wifi-stale-fin.toml", "--out", p(&run)])
+            .status
+            .code(),
+        Some(0)
+    );
+    let ng = dir.join("trace.pcapng");
+    let e = Command::new("editcap")
+        .args(["-F", "pcapng", p(&run.join("trace.pcap")), p(&ng)])
+        .output()
+        .expect("editcap is installed with tshark");
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let a = tcpsim(&["analyze", "--json", p(&run.join("trace.pcap"))]);
+    let b = tcpsim(&["analyze", "--json", p(&ng)]);
+    let strip = |o: &Output| {
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for c in v["connections"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("capture");
+        }
+        for c in v["findings"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("capture");
+        }
+        v
+    };
+    assert_eq!(strip(&a), strip(&b));
+    assert_eq!(strip(&a)["findings"].as_array().unwrap().len(), 1);
+}
+
+// Proves empty, corrupt and truncated captures exit 2 with a message naming the file, and a text
+// line that is not a packet names its line; --lenient turns that into a warning.
+#[test]
+fn analyze_bad_captures() {
+    let dir = scratch("cli_bad_captures");
+    let empty = dir.join("empty.txt");
+    fs::write(&empty, "").unwrap();
+    let junk = dir.join("junk.txt");
+    // 8 newline-terminated lines, a blank line 9, then the junk on line 10.
+    fs::write(
+        &junk,
+        format!(
+            "{}\nthis is not a packet\n",
+            fs::read_to_string(observed("keepalive-100s-reset.txt")).unwrap()
+        ),
+    )
+    .unwrap();
+    let run = dir.join("run");
+    assert_eq!(
+        tcpsim(&[
+            "run",
+            "models/esp32-wifi-stale-fin.toml",
+            "--out",
+            p(&run),
+            "--outputs",
+            "pcap"
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let pcap = fs::read(run.join("trace.pcap")).unwrap();
+    let cut = dir.join("cut.pcap");
+    fs::write(&cut, &pcap[..pcap.len() / 2]).unwrap();
+    let mut bad = pcap.clone();
+    bad[24..40].fill(0xff);
+    let corrupt = dir.join("corrupt.pcap");
+    fs::write(&corrupt, &bad).unwrap();
+    for (f, needle) in [
+        (&empty, "empty"),
+        (&junk, "junk.txt:10:"),
+        (&cut, "truncated"),
+        (&corrupt, "corrupt.pcap"),
+    ] {
+        let o = tcpsim(&["analyze", p(f)]);
+        assert_eq!(o.status.code(), Some(2), "{}", f.display());
+        let err = stderr(&o);
+        assert!(
+            err.contains(needle) && !err.contains("panicked"),
+            "{}: {err}",
+            f.display()
+        );
+    }
+    let o = tcpsim(&["analyze", p(&junk), "--lenient", "--expect", "idle-reset"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("skipped 1 line"), "{}", stderr(&o));
 }

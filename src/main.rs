@@ -288,15 +288,17 @@ fn analyze(
                 );
             }
         }
-        for c in analysis.connections {
-            let mut v = serde_json::to_value(&c)?;
-            v["capture"] = serde_json::Value::String(name.clone());
-            all_conns.push(v);
-        }
-        for f in analysis.findings {
-            let mut v = serde_json::to_value(&f)?;
-            v["capture"] = serde_json::Value::String(name.clone());
-            all_findings.push(v);
+        if json {
+            for c in analysis.connections {
+                let mut v = serde_json::to_value(&c)?;
+                v["capture"] = serde_json::Value::String(name.clone());
+                all_conns.push(v);
+            }
+            for f in analysis.findings {
+                let mut v = serde_json::to_value(&f)?;
+                v["capture"] = serde_json::Value::String(name.clone());
+                all_findings.push(v);
+            }
         }
     }
     if json {

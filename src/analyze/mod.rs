@@ -161,7 +161,8 @@ pub struct Silence {
     pub length_s: f64,
 }
 
-/// Most retransmissions listed per connection (all are counted in `classes`).
+/// Most retransmissions and silences listed per connection (all are counted), so that memory is
+/// bounded per connection whatever the capture's length.
 pub const MAX_LISTED: usize = 1000;
 
 /// One retransmitted segment.
@@ -202,8 +203,10 @@ pub struct ConnReport {
     pub packets: u64,
     /// Segments per class (classes with a zero count are left out).
     pub classes: BTreeMap<String, u64>,
-    /// Silences longer than the threshold.
+    /// Silences longer than the threshold (the first [`MAX_LISTED`]).
     pub silences: Vec<Silence>,
+    /// How many silences there were in all.
+    pub silence_count: u64,
     /// Retransmissions, in order (the first [`MAX_LISTED`] of them).
     pub retransmissions: Vec<Retransmission>,
     /// Findings of the signature detectors.
@@ -241,6 +244,7 @@ struct Conn {
     packets: u64,
     counts: [u64; CLASSES.len()],
     silences: Vec<(usize, Instant, Duration)>,
+    silence_count: u64,
     retrans: Vec<(usize, Seen)>,
     detectors: Vec<Box<dyn Detector>>,
     findings: Vec<Finding>,
@@ -292,6 +296,7 @@ impl Analyzer {
                 packets: 0,
                 counts: [0; CLASSES.len()],
                 silences: Vec::new(),
+                silence_count: 0,
                 retrans: Vec::new(),
                 detectors: detect::instantiate(&opts),
                 findings: Vec::new(),
@@ -352,6 +357,7 @@ impl Analyzer {
                             length_s: len.total_micros() as f64 / 1e6,
                         })
                         .collect(),
+                    silence_count: c.silence_count,
                     retransmissions: c
                         .retrans
                         .iter()
@@ -393,7 +399,8 @@ impl Conn {
             self.last = p.t;
         }
         // Silence of this direction.
-        if let Some(prev) = self.dirs[from].last_t
+        let prev_t = self.dirs[from].last_t;
+        if let Some(prev) = prev_t
             && p.t >= prev
             && p.t - prev > opts.silence
         {
@@ -544,9 +551,8 @@ impl Conn {
             let pure = n == 0;
             if pure {
                 let peer_keepalive = self.dirs[to].last_keepalive;
-                let was_silent = self.silences.last().is_some_and(|&(f, start, len)| {
-                    f == from && start + len == p.t && len >= Duration::from_secs(1)
-                });
+                let was_silent =
+                    prev_t.is_some_and(|t| p.t >= t && p.t - t >= Duration::from_secs(1));
                 let nothing_outstanding = peer_high.is_none_or(|h| !after(h, p.ack));
                 let probe = if p.seq_known {
                     d.high.is_some_and(|h| p.seq == h.wrapping_sub(1))

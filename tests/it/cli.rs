@@ -373,7 +373,8 @@ fn analyze_json_over_inputs() {
     );
 }
 
-// Proves pcapng (converted from our pcap by editcap) analyses exactly as the pcap does.
+// Proves pcapng (converted from our pcap by editcap) analyses exactly as the pcap does, and so does
+// the run's trace.txt, whose tcpdump-style relative sequence numbers the analysis must undo.
 #[test]
 fn analyze_pcapng_same_as_pcap() {
     let dir = scratch("cli_pcapng");
@@ -402,7 +403,9 @@ fn analyze_pcapng_same_as_pcap() {
         }
         v
     };
+    let c = tcpsim(&["analyze", "--json", p(&run.join("trace.txt"))]);
     assert_eq!(strip(&a), strip(&b));
+    assert_eq!(strip(&a), strip(&c));
     assert_eq!(strip(&a)["findings"].as_array().unwrap().len(), 1);
 }
 

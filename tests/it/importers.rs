@@ -137,3 +137,53 @@ proptest! {
         let _ = run_pcap(&data);
     }
 }
+
+/// Rewrites a raw-IP pcap (link type 101) with each packet behind a link-layer header.
+fn rewrap(raw: &[u8], linktype: u32, header: &[u8]) -> Vec<u8> {
+    let mut out = raw[..24].to_vec();
+    out[20..24].copy_from_slice(&linktype.to_le_bytes());
+    let mut at = 24;
+    while at + 16 <= raw.len() {
+        let len = u32::from_le_bytes(raw[at + 8..at + 12].try_into().unwrap()) as usize;
+        let mut rec = raw[at..at + 16].to_vec();
+        let new_len = ((len + header.len()) as u32).to_le_bytes();
+        rec[8..12].copy_from_slice(&new_len);
+        rec[12..16].copy_from_slice(&new_len);
+        out.extend_from_slice(&rec);
+        out.extend_from_slice(header);
+        out.extend_from_slice(&raw[at + 16..at + 16 + len]);
+        at += 16 + len;
+    }
+    out
+}
+
+fn packets_of(data: &[u8]) -> Vec<tcpsim::capture::Packet> {
+    let mut v = Vec::new();
+    pcap::import(
+        Cursor::new(data.to_vec()),
+        Path::new("x.pcap"),
+        &mut |p, _| v.push(*p),
+    )
+    .unwrap();
+    v
+}
+
+// Proves Ethernet (with an 802.1Q tag) and Linux cooked (SLL) captures decode to exactly the packets
+// of the raw-IP capture they were made from.
+#[test]
+fn link_layers_decode_the_same() {
+    let raw = sim_pcap();
+    let want = packets_of(&raw);
+    assert_eq!(want.len(), 1007);
+    let mut eth = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+    eth.extend_from_slice(&[0x81, 0x00, 0x00, 0x07, 0x08, 0x00]);
+    let mut sll = vec![0u8; 14];
+    sll.extend_from_slice(&[0x08, 0x00]);
+    for (lt, header) in [(1u32, eth), (113, sll)] {
+        assert_eq!(
+            packets_of(&rewrap(&raw, lt, &header)),
+            want,
+            "link type {lt}"
+        );
+    }
+}

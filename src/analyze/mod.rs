@@ -715,8 +715,7 @@ pub fn analyze_trace(trace: &Trace, point: CapturePoint, opts: AnalyzeOptions) -
 /// An [`crate::trace::EventSink`] that analyses a simulation's frames at a capture point as they
 /// happen; the result is available from [`AnalysisSink::result`] once the run has finished.
 pub struct AnalysisSink {
-    point: CapturePoint,
-    endpoints: Endpoints,
+    view: crate::capture::CaptureView,
     analyzer: Option<Analyzer>,
     result: std::rc::Rc<std::cell::RefCell<Option<Analysis>>>,
 }
@@ -725,8 +724,7 @@ impl AnalysisSink {
     /// A sink for `point` with these thresholds.
     pub fn new(point: CapturePoint, opts: AnalyzeOptions) -> AnalysisSink {
         AnalysisSink {
-            point,
-            endpoints: Endpoints::default(),
+            view: crate::capture::CaptureView::new(point, &[]),
             analyzer: Some(Analyzer::new(opts)),
             result: Default::default(),
         }
@@ -740,30 +738,7 @@ impl AnalysisSink {
 
 impl crate::trace::EventSink for AnalysisSink {
     fn handle_event(&mut self, e: &crate::trace::Event) -> std::io::Result<()> {
-        use crate::trace::EventKind;
-        let (Some(an), kind) = (self.analyzer.as_mut(), &e.kind) else {
-            return Ok(());
-        };
-        let packet = match kind {
-            EventKind::Captured { packet } => Some(*packet),
-            EventKind::Offered { bytes, .. } | EventKind::Delivered { bytes, .. }
-                if crate::trace::captured(self.point, kind) =>
-            {
-                crate::trace::packet::Segment::parse(bytes).map(|s| Packet {
-                    t: e.t,
-                    src: self.endpoints.ip(s.src.into(), s.sport),
-                    dst: self.endpoints.ip(s.dst.into(), s.dport),
-                    flags: s.flags,
-                    seq: s.seq,
-                    ack: s.ack,
-                    win: u32::from(s.win),
-                    len: s.len,
-                    seq_known: true,
-                })
-            }
-            _ => None,
-        };
-        if let Some(p) = packet {
+        if let (Some(an), Some(p)) = (self.analyzer.as_mut(), self.view.packet(e)) {
             an.handle(&p);
         }
         Ok(())
@@ -771,7 +746,7 @@ impl crate::trace::EventSink for AnalysisSink {
 
     fn finish(&mut self, _end: Instant) -> std::io::Result<()> {
         if let Some(an) = self.analyzer.take() {
-            *self.result.borrow_mut() = Some(Analysis::new(an.finish(&self.endpoints)));
+            *self.result.borrow_mut() = Some(Analysis::new(an.finish(self.view.endpoints())));
         }
         Ok(())
     }

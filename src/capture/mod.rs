@@ -117,6 +117,17 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
+impl ImportError {
+    /// An error about the whole file (no line).
+    pub fn file(path: &Path, message: String) -> ImportError {
+        ImportError {
+            path: path.to_owned(),
+            line: None,
+            message,
+        }
+    }
+}
+
 /// Options for importing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions {
@@ -147,11 +158,7 @@ pub fn import_file(
     opts: ImportOptions,
     sink: &mut dyn FnMut(&Packet, &mut Endpoints),
 ) -> Result<(Endpoints, ImportStats), ImportError> {
-    let err = |message: String| ImportError {
-        path: path.to_owned(),
-        line: None,
-        message,
-    };
+    let err = |message: String| ImportError::file(path, message);
     let mut file = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic).map_err(|e| err(format!("cannot read: {e}")))?;
@@ -207,37 +214,56 @@ pub fn import_trace(path: &Path, opts: ImportOptions) -> Result<(Trace, ImportSt
     ))
 }
 
+/// Turns a trace's events into the packets seen at a capture point: a simulated frame's offer or
+/// delivery when `point` sees it, or an imported capture's packet.
+pub struct CaptureView {
+    point: CapturePoint,
+    endpoints: Endpoints,
+}
+
+impl CaptureView {
+    /// A view at `point`; `names` are the trace's imported endpoint names (empty for simulations).
+    pub fn new(point: CapturePoint, names: &[String]) -> CaptureView {
+        let mut endpoints = Endpoints::default();
+        for name in names {
+            endpoints.name(name);
+        }
+        CaptureView { point, endpoints }
+    }
+
+    /// The packet this event shows at the capture point, if any.
+    pub fn packet(&mut self, e: &Event) -> Option<Packet> {
+        match &e.kind {
+            EventKind::Captured { packet } => Some(*packet),
+            kind @ (EventKind::Offered { bytes, .. } | EventKind::Delivered { bytes, .. })
+                if captured(self.point, kind) =>
+            {
+                Segment::parse(bytes).map(|s| Packet {
+                    t: e.t,
+                    src: self.endpoints.ip(s.src.into(), s.sport),
+                    dst: self.endpoints.ip(s.dst.into(), s.dport),
+                    flags: s.flags,
+                    seq: s.seq,
+                    ack: s.ack,
+                    win: u32::from(s.win),
+                    len: s.len,
+                    seq_known: true,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The endpoint names met so far.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+}
+
 /// The packets of a trace as seen at `point`: a simulated trace's frames at that capture point, or
 /// an imported trace's captured packets. Returns them with the endpoint table.
 pub fn trace_packets(trace: &Trace, point: CapturePoint) -> (Vec<Packet>, Endpoints) {
-    let mut endpoints = Endpoints::default();
-    for name in &trace.endpoints {
-        endpoints.name(name);
-    }
-    let mut out = Vec::new();
-    for e in &trace.events {
-        match &e.kind {
-            EventKind::Captured { packet } => out.push(*packet),
-            kind @ (EventKind::Offered { bytes, .. } | EventKind::Delivered { bytes, .. }) => {
-                if !captured(point, kind) {
-                    continue;
-                }
-                if let Some(s) = Segment::parse(bytes) {
-                    out.push(Packet {
-                        t: e.t,
-                        src: endpoints.ip(s.src.into(), s.sport),
-                        dst: endpoints.ip(s.dst.into(), s.dport),
-                        flags: s.flags,
-                        seq: s.seq,
-                        ack: s.ack,
-                        win: u32::from(s.win),
-                        len: s.len,
-                        seq_known: true,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    (out, endpoints)
+    let mut view = CaptureView::new(point, &trace.endpoints);
+    let packets = trace.events.iter().filter_map(|e| view.packet(e)).collect();
+    (packets, view.endpoints)
 }

@@ -43,11 +43,7 @@ pub fn import(
     path: &Path,
     sink: &mut dyn FnMut(&Packet, &mut Endpoints),
 ) -> Result<(Endpoints, ImportStats), ImportError> {
-    let err = |message: String| ImportError {
-        path: path.to_owned(),
-        line: None,
-        message,
-    };
+    let err = |message: String| ImportError::file(path, message);
     let mut rd = create_reader(1 << 16, reader)
         .map_err(|e| err(format!("not a readable pcap/pcapng file: {e:?}")))?;
     let mut endpoints = Endpoints::default();

@@ -127,11 +127,10 @@ pub fn import(
         }
     }
     if !saw_anything {
-        return Err(ImportError {
-            path: path.to_owned(),
-            line: None,
-            message: "no packets found (empty capture, or only comments)".into(),
-        });
+        return Err(ImportError::file(
+            path,
+            "no packets found (empty capture, or only comments)".into(),
+        ));
     }
     Ok((endpoints, stats))
 }

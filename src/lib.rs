@@ -31,6 +31,7 @@
 //!
 //! # Module map
 //! - [`model`]: the model file format (serde, validation, located errors, resolved `run.toml`).
+//! - [`profile`]: stack presets (`lwip-esp32`, `linux`, `smoltcp`) and how each differs from the real stack.
 //! - [`clock`]: virtual time (smoltcp's `Instant`/`Duration`) and the duration syntax.
 //! - [`rng`]: seeded ChaCha20 streams, one per link direction, schedule and endpoint.
 //! - [`link`]: the two-direction link: delay, bandwidth, queue, loss, outage schedule, drop/hold.
@@ -64,6 +65,7 @@ pub mod detect;
 pub mod endpoint;
 pub mod link;
 pub mod model;
+pub mod profile;
 pub mod rng;
 pub mod run;
 pub mod sim;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::clock::{Duration, format_duration, parse_duration};
+use crate::profile::Profile;
 
 /// The format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -323,30 +324,95 @@ pub enum OutagePolicy {
 
 /// One TCP endpoint: its stack settings and its application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RawEndpoint")]
 pub struct EndpointModel {
+    /// The stack profile the TCP settings and close policy start from.
+    pub stack: Profile,
     /// IPv4 address; defaults to 192.168.31.204 for the client and 192.168.31.10 for the server
     /// (filled in on load).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<Ipv4Addr>,
     /// TCP port; defaults to 54680 for the client and 20271 for the server (filled in on load).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// Stack settings.
-    #[serde(default)]
+    /// Stack settings (the profile's, with the file's overrides).
     pub tcp: TcpModel,
     /// The application driving the socket.
-    #[serde(default)]
     pub app: AppModel,
     /// The application closes after this long without reading new data (`"off"` by default).
-    #[serde(default)]
     pub idle_timeout: OptDur,
     /// What the application does when the peer closes its half (reads end of stream).
-    #[serde(default)]
     pub on_peer_close: OnPeerClose,
-    /// How the stack treats data arriving after the application closed.
-    #[serde(default)]
+    /// How the stack treats data arriving after the application closed (default: the profile's).
     pub close_policy: ClosePolicy,
+}
+
+/// An endpoint as written in a file: every stack setting optional, resolved against `stack`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    #[serde(default)]
+    stack: Profile,
+    #[serde(default)]
+    address: Option<Ipv4Addr>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    tcp: RawTcp,
+    #[serde(default)]
+    app: AppModel,
+    #[serde(default)]
+    idle_timeout: OptDur,
+    #[serde(default)]
+    on_peer_close: OnPeerClose,
+    #[serde(default)]
+    close_policy: Option<ClosePolicy>,
+}
+
+/// `[x.tcp]` as written: each field overrides the profile's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTcp {
+    rx_buffer: Option<usize>,
+    tx_buffer: Option<usize>,
+    mss: Option<usize>,
+    nagle: Option<bool>,
+    ack_delay: Option<OptDur>,
+    congestion: Option<Congestion>,
+    keep_alive: Option<OptDur>,
+    user_timeout: Option<OptDur>,
+    timer_scale: Option<f64>,
+    timer_tick: Option<OptDur>,
+    clamp_peer_mss: Option<bool>,
+}
+
+impl From<RawEndpoint> for EndpointModel {
+    fn from(r: RawEndpoint) -> EndpointModel {
+        let d = r.stack.tcp();
+        let t = r.tcp;
+        EndpointModel {
+            stack: r.stack,
+            address: r.address,
+            port: r.port,
+            tcp: TcpModel {
+                rx_buffer: t.rx_buffer.unwrap_or(d.rx_buffer),
+                tx_buffer: t.tx_buffer.unwrap_or(d.tx_buffer),
+                mss: t.mss.unwrap_or(d.mss),
+                nagle: t.nagle.unwrap_or(d.nagle),
+                ack_delay: t.ack_delay.unwrap_or(d.ack_delay),
+                congestion: t.congestion.unwrap_or(d.congestion),
+                keep_alive: t.keep_alive.unwrap_or(d.keep_alive),
+                user_timeout: t.user_timeout.unwrap_or(d.user_timeout),
+                timer_scale: t.timer_scale.unwrap_or(d.timer_scale),
+                timer_tick: t.timer_tick.unwrap_or(d.timer_tick),
+                clamp_peer_mss: t.clamp_peer_mss.unwrap_or(d.clamp_peer_mss),
+            },
+            app: r.app,
+            idle_timeout: r.idle_timeout,
+            on_peer_close: r.on_peer_close,
+            close_policy: r.close_policy.unwrap_or(r.stack.close_policy()),
+        }
+    }
 }
 
 /// The client's default address and port (the device in the field captures).
@@ -367,9 +433,10 @@ impl EndpointModel {
 
     fn default_server() -> EndpointModel {
         EndpointModel {
+            stack: Profile::Smoltcp,
             address: Some(SERVER_DEFAULT.0),
             port: Some(SERVER_DEFAULT.1),
-            tcp: TcpModel::default(),
+            tcp: Profile::Smoltcp.tcp(),
             app: AppModel::Sink,
             idle_timeout: OptDur::OFF,
             on_peer_close: OnPeerClose::Close,
@@ -378,61 +445,41 @@ impl EndpointModel {
     }
 }
 
-/// TCP stack settings (smoltcp's knobs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// TCP stack settings (smoltcp's knobs), resolved: the profile's values with the file's overrides.
+/// Durations here are simulated time; `timer_scale` only stretches smoltcp's built-in timers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TcpModel {
-    /// Receive buffer in bytes (the advertised window); default 65535.
-    #[serde(default = "default_buffer")]
+    /// Receive buffer in bytes (the advertised window).
     pub rx_buffer: usize,
-    /// Send buffer in bytes; default 65535.
-    #[serde(default = "default_buffer")]
+    /// Send buffer in bytes.
     pub tx_buffer: usize,
-    /// Maximum segment size (the interface MTU is MSS + 40); default 1460.
-    #[serde(default = "default_mss")]
+    /// Maximum segment size (the interface MTU is MSS + 40).
     pub mss: usize,
-    /// Nagle's algorithm; default on.
-    #[serde(default = "default_true")]
+    /// Nagle's algorithm.
     pub nagle: bool,
-    /// Delayed-ACK timer; default `"10ms"` (smoltcp's), `"off"` to ACK at once.
-    #[serde(default = "default_ack_delay")]
+    /// Delayed-ACK timer, or `"off"` to ACK at once.
     pub ack_delay: OptDur,
-    /// Congestion control; default `reno`.
-    #[serde(default)]
+    /// Congestion control.
     pub congestion: Congestion,
-    /// Keep-alive interval; default `"off"`.
-    #[serde(default)]
+    /// Keep-alive interval, or `"off"`.
     pub keep_alive: OptDur,
-    /// Abort the connection after this long without progress; default `"off"`.
-    #[serde(default)]
+    /// Abort the connection after this long without progress, or `"off"`.
     pub user_timeout: OptDur,
-}
-
-fn default_buffer() -> usize {
-    65535
-}
-fn default_mss() -> usize {
-    1460
-}
-fn default_true() -> bool {
-    true
-}
-fn default_ack_delay() -> OptDur {
-    OptDur(Some(Duration::from_millis(10)))
+    /// smoltcp's built-in timers (RTO: initial and minimum 1 s, maximum 60 s; TIME-WAIT 10 s;
+    /// zero-window probes) run this many times slower than simulated time. 1.5 turns smoltcp's
+    /// retransmission schedule (1, 3, 7, 15, 31 s) into lwIP's (1.5, 4.5, 10.5, 22.5, 46.5 s).
+    pub timer_scale: f64,
+    /// Quantise the stack's clock to this grid (as lwIP's 500 ms slow timer), or `"off"`. Applies to
+    /// every stack timer, delayed ACKs included.
+    pub timer_tick: OptDur,
+    /// Treat the peer's announced MSS as at most our own, as lwIP effectively does when it sizes its
+    /// congestion window from its own MSS (smoltcp uses the peer's).
+    pub clamp_peer_mss: bool,
 }
 
 impl Default for TcpModel {
     fn default() -> Self {
-        TcpModel {
-            rx_buffer: default_buffer(),
-            tx_buffer: default_buffer(),
-            mss: default_mss(),
-            nagle: true,
-            ack_delay: default_ack_delay(),
-            congestion: Congestion::Reno,
-            keep_alive: OptDur::OFF,
-            user_timeout: OptDur::OFF,
-        }
+        Profile::Smoltcp.tcp()
     }
 }
 
@@ -818,6 +865,18 @@ impl Scenario {
                     );
                 }
             }
+            if !(0.1..=100.0).contains(&t.timer_scale) {
+                return bad(
+                    &format!("{ename}.tcp.timer_scale"),
+                    format!("{} must be between 0.1 and 100", t.timer_scale),
+                );
+            }
+            if t.timer_tick.0 == Some(Duration::ZERO) {
+                return bad(
+                    &format!("{ename}.tcp.timer_tick"),
+                    "must be longer than 0s, or \"off\"".into(),
+                );
+            }
             if e.port == Some(0) {
                 return bad(&format!("{ename}.port"), "must not be 0".into());
             }
@@ -1080,11 +1139,44 @@ bytes = 1000
         assert_eq!(s.capture, CapturePoint::Server);
         assert_eq!(s.link.uplink.delay, Dur::ms(5));
         assert_eq!(s.server.app, AppModel::Sink);
-        assert_eq!(s.client.tcp.congestion, Congestion::Reno);
+        assert_eq!(s.client.stack, Profile::Smoltcp);
+        assert_eq!(
+            s.client.tcp.congestion,
+            Congestion::Cubic,
+            "smoltcp's own default"
+        );
         assert_eq!(
             s.client.tcp.ack_delay,
             OptDur(Some(Duration::from_millis(10)))
         );
+    }
+
+    // Proves a profile supplies every stack default, the file overrides field by field, the close
+    // policy follows the profile unless set, and the resolved form round-trips.
+    #[test]
+    fn profiles_with_overrides() {
+        let text = format!(
+            "{MINIMAL}[client]\nstack = \"lwip-esp32\"\ntcp = {{ mss = 1400 }}\n[server]\nstack = \"linux\"\n"
+        );
+        let text = text.replace("[client.app]\nkind = \"bulk\"\nbytes = 1000\n", "");
+        let text = format!("{text}[client.app]\nkind = \"bulk\"\nbytes = 1000\n");
+        let s = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(s.client.tcp.mss, 1400);
+        assert_eq!(
+            (s.client.tcp.rx_buffer, s.client.tcp.timer_scale),
+            (5744, 1.5)
+        );
+        assert!(s.client.tcp.clamp_peer_mss);
+        assert_eq!(s.server.close_policy, ClosePolicy::Linux);
+        assert_eq!(
+            s.server.tcp.ack_delay,
+            OptDur(Some(Duration::from_millis(40)))
+        );
+        assert_eq!(s.client.close_policy, ClosePolicy::Smoltcp);
+        let back = parse(&s.to_toml()).unwrap();
+        assert_eq!(back, s);
+        let bad = parse(&text.replace("mss = 1400", "mss = 1400, timer_scale = 0.0")).unwrap_err();
+        assert_eq!(bad.field, "client.tcp.timer_scale", "{bad}");
     }
 
     // Proves the resolved TOML round-trips to an equal scenario (run.toml reproduces the run).

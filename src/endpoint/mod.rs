@@ -27,6 +27,85 @@ use crate::trace::{AppEvent, EventKind, Side};
 use app::App;
 use device::SimDevice;
 
+/// The clock an endpoint's stack sees: simulated time slowed by `timer_scale` and optionally
+/// quantised to `timer_tick`, so smoltcp's built-in timers can stand in for another stack's.
+#[derive(Debug, Clone, Copy)]
+pub struct StackClock {
+    /// Simulated microseconds per 1000 stack microseconds.
+    per_mille: u64,
+    /// Quantum of the stack clock, in stack microseconds.
+    tick_us: Option<u64>,
+}
+
+impl StackClock {
+    /// A clock `scale` times slower than simulated time, quantised to `tick` (in stack time) if set.
+    pub fn new(scale: f64, tick: Option<crate::clock::Duration>) -> StackClock {
+        let per_mille = ((scale * 1000.0).round() as u64).max(1);
+        StackClock {
+            per_mille,
+            tick_us: tick.map(|t| (t.total_micros() * 1000 / per_mille).max(1)),
+        }
+    }
+
+    /// Stack time at simulated time `t`.
+    pub fn to_stack(&self, t: Instant) -> Instant {
+        let us = t.total_micros().max(0) as u64 * 1000 / self.per_mille;
+        let us = match self.tick_us {
+            Some(k) => us / k * k,
+            None => us,
+        };
+        Instant::from_micros(us as i64)
+    }
+
+    /// The first simulated time at which the stack clock reads `t` or later.
+    pub fn to_sim(&self, t: Instant) -> Instant {
+        let us = t.total_micros().max(0) as u64;
+        let us = match self.tick_us {
+            Some(k) => us.div_ceil(k) * k,
+            None => us,
+        };
+        Instant::from_micros((us * self.per_mille).div_ceil(1000) as i64)
+    }
+
+    /// A simulated duration expressed in stack time (so configured timers mean simulated time).
+    pub fn duration(&self, d: crate::clock::Duration) -> crate::clock::Duration {
+        crate::clock::Duration::from_micros(d.total_micros() * 1000 / self.per_mille)
+    }
+}
+
+/// Lowers the MSS option of a SYN to `mss` (fixing the checksum); `None` if there is nothing to do.
+fn clamp_mss(p: &[u8], mss: u16) -> Option<Vec<u8>> {
+    let ihl = usize::from(*p.first()? & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([*p.get(2)?, *p.get(3)?])).min(p.len());
+    let tcp = p.get(ihl..total)?;
+    if tcp.len() < 20 || tcp[13] & 0x02 == 0 {
+        return None;
+    }
+    let doff = usize::from(tcp[12] >> 4) * 4;
+    let mut i = 20;
+    while i + 1 < doff.min(tcp.len()) {
+        match tcp[i] {
+            0 => return None,
+            1 => i += 1,
+            2 if tcp.get(i + 1) == Some(&4) && i + 4 <= tcp.len() => {
+                let have = u16::from_be_bytes([tcp[i + 2], tcp[i + 3]]);
+                if have <= mss {
+                    return None;
+                }
+                let mut out = p.to_vec();
+                out[ihl + i + 2..ihl + i + 4].copy_from_slice(&mss.to_be_bytes());
+                let ip = smoltcp::wire::Ipv4Packet::new_checked(&out[..]).ok()?;
+                let (src, dst) = (ip.src_addr(), ip.dst_addr());
+                let mut t = smoltcp::wire::TcpPacket::new_unchecked(&mut out[ihl..total]);
+                t.fill_checksum(&IpAddress::Ipv4(src), &IpAddress::Ipv4(dst));
+                return Some(out);
+            }
+            _ => i += usize::from(*tcp.get(i + 1)?).max(2),
+        }
+    }
+    None
+}
+
 /// One simulated host.
 pub struct Endpoint {
     side: Side,
@@ -43,6 +122,8 @@ pub struct Endpoint {
     aborted: bool,
     /// The deadline computed after the last poll; valid until the next poll or arriving frame.
     next_poll: Option<Instant>,
+    clock: StackClock,
+    clamp_mss: Option<u16>,
 }
 
 impl Endpoint {
@@ -63,14 +144,15 @@ impl Endpoint {
                 .expect("one address fits");
         });
         let t = &me.tcp;
+        let clock = StackClock::new(t.timer_scale, t.timer_tick.0);
         let mut socket = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0u8; t.rx_buffer]),
             tcp::SocketBuffer::new(vec![0u8; t.tx_buffer]),
         );
         socket.set_nagle_enabled(t.nagle);
-        socket.set_ack_delay(t.ack_delay.0);
-        socket.set_keep_alive(t.keep_alive.0);
-        socket.set_timeout(t.user_timeout.0);
+        socket.set_ack_delay(t.ack_delay.0.map(|d| clock.duration(d)));
+        socket.set_keep_alive(t.keep_alive.0.map(|d| clock.duration(d)));
+        socket.set_timeout(t.user_timeout.0.map(|d| clock.duration(d)));
         socket.set_congestion_control(match t.congestion {
             Congestion::None => CongestionControl::None,
             Congestion::Reno => CongestionControl::Reno,
@@ -102,6 +184,10 @@ impl Endpoint {
             rst_received: false,
             aborted: false,
             next_poll: Some(Instant::ZERO),
+            clock,
+            clamp_mss: t
+                .clamp_peer_mss
+                .then_some(t.mss.min(usize::from(u16::MAX)) as u16),
         }
     }
 
@@ -147,6 +233,10 @@ impl Endpoint {
                 self.set_state(State::Closed, out);
             }
         }
+        let bytes = match self.clamp_mss.and_then(|m| clamp_mss(&bytes, m)) {
+            Some(clamped) => clamped.into(),
+            None => bytes,
+        };
         self.device.rx.push_back(bytes);
         self.next_poll = Some(Instant::ZERO);
     }
@@ -195,7 +285,9 @@ impl Endpoint {
     pub fn poll(&mut self, now: Instant, out: &mut Vec<EventKind>) {
         // Bounded: an application that keeps finding work continues at the next step.
         for _ in 0..8 {
-            self.iface.poll(now, &mut self.device, &mut self.sockets);
+            let stack_now = self.clock.to_stack(now);
+            self.iface
+                .poll(stack_now, &mut self.device, &mut self.sockets);
             self.note_state(out);
             let Some(h) = self.handle else { break };
             let socket = self.sockets.get_mut::<tcp::Socket>(h);
@@ -208,7 +300,10 @@ impl Endpoint {
         self.next_poll = if !self.device.rx.is_empty() {
             Some(now)
         } else {
-            let stack = self.iface.poll_at(now, &self.sockets);
+            let stack = self
+                .iface
+                .poll_at(self.clock.to_stack(now), &self.sockets)
+                .map(|t| self.clock.to_sim(t).max(now));
             [stack, self.app.poll_at(now)].into_iter().flatten().min()
         };
     }
@@ -233,5 +328,112 @@ impl Endpoint {
     /// TIME-WAIT).
     pub fn is_done(&self) -> bool {
         self.app.connected() && matches!(self.state, State::Closed | State::TimeWait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Duration;
+
+    // Proves the stack clock scales and inverts: the first simulated instant at which the stack
+    // reads T is T·scale, and with a tick, the next grid point.
+    #[test]
+    fn stack_clock_scale_and_tick() {
+        let c = StackClock::new(1.5, None);
+        assert_eq!(
+            c.to_stack(Instant::from_millis(1500)),
+            Instant::from_millis(1000)
+        );
+        assert_eq!(
+            c.to_sim(Instant::from_millis(1000)),
+            Instant::from_millis(1500)
+        );
+        assert_eq!(
+            c.duration(Duration::from_millis(150)),
+            Duration::from_millis(100)
+        );
+        for us in [0i64, 1, 999, 1_000_001, 7_777_777] {
+            let t = Instant::from_micros(us);
+            assert!(
+                c.to_stack(c.to_sim(t)) >= t
+                    && c.to_stack(c.to_sim(t) - Duration::from_micros(1))
+                        < t.max(Instant::from_micros(1))
+            );
+        }
+        let q = StackClock::new(1.0, Some(Duration::from_millis(500)));
+        assert_eq!(
+            q.to_stack(Instant::from_millis(1499)),
+            Instant::from_millis(1000)
+        );
+        assert_eq!(
+            q.to_sim(Instant::from_millis(1010)),
+            Instant::from_millis(1500)
+        );
+    }
+
+    // Proves MSS clamping rewrites only a SYN's larger MSS option and keeps the checksum valid.
+    #[test]
+    fn clamp_mss_rewrites_syn() {
+        use smoltcp::phy::ChecksumCapabilities;
+        use smoltcp::wire::{
+            IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+        };
+        let (src, dst) = (
+            smoltcp::wire::Ipv4Address::new(10, 0, 0, 1),
+            smoltcp::wire::Ipv4Address::new(10, 0, 0, 2),
+        );
+        let build = |mss| {
+            let tcp = TcpRepr {
+                src_port: 1,
+                dst_port: 2,
+                control: TcpControl::Syn,
+                seq_number: TcpSeqNumber(5),
+                ack_number: Some(TcpSeqNumber(9)),
+                window_len: 100,
+                window_scale: Some(0),
+                max_seg_size: Some(mss),
+                sack_permitted: true,
+                sack_ranges: [None; 3],
+                timestamp: None,
+                payload: &[],
+            };
+            let ip = Ipv4Repr {
+                src_addr: src,
+                dst_addr: dst,
+                next_header: IpProtocol::Tcp,
+                payload_len: tcp.buffer_len(),
+                hop_limit: 64,
+            };
+            let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
+            let mut p = Ipv4Packet::new_unchecked(&mut buf[..]);
+            ip.emit(&mut p, &ChecksumCapabilities::default());
+            tcp.emit(
+                &mut TcpPacket::new_unchecked(p.payload_mut()),
+                &IpAddress::Ipv4(src),
+                &IpAddress::Ipv4(dst),
+                &ChecksumCapabilities::default(),
+            );
+            buf
+        };
+        let out = clamp_mss(&build(1460), 1440).expect("clamped");
+        let ip = Ipv4Packet::new_checked(&out[..]).unwrap();
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        assert!(tcp.verify_checksum(&IpAddress::Ipv4(src), &IpAddress::Ipv4(dst)));
+        let repr = TcpRepr::parse(
+            &tcp,
+            &IpAddress::Ipv4(src),
+            &IpAddress::Ipv4(dst),
+            &ChecksumCapabilities::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (repr.max_seg_size, repr.window_scale, repr.sack_permitted),
+            (Some(1440), Some(0), true)
+        );
+        assert!(
+            clamp_mss(&build(1400), 1440).is_none(),
+            "smaller MSS left alone"
+        );
     }
 }

@@ -337,3 +337,41 @@ fn capture_points() {
         "every link line has its fate"
     );
 }
+
+// Proves the lwip-esp32 profile's retransmission schedule: a segment lost at the start of a long
+// uplink outage is retransmitted 1.5, 4.5, 10.5 and 22.5 s (±0.5 s) after it was first sent (the
+// timer start), as lwIP does from its 1.5 s base (../shared/FIELD-NOTES.md).
+#[test]
+fn lwip_profile_retransmission_schedule() {
+    let mut s = model("esp32-wifi-telemetry.toml");
+    s.client.stack = tcpsim::profile::Profile::LwipEsp32;
+    s.client.tcp = tcpsim::profile::Profile::LwipEsp32.tcp();
+    s.duration = Dur::secs(60);
+    s.link.outage = OutageSchedule::Windows {
+        windows: vec![Window {
+            at: Dur::secs(10),
+            len: Dur::secs(40),
+        }],
+    };
+    s.link.outage_affects = tcpsim::model::Affects::Uplink;
+    s.capture = tcpsim::model::CapturePoint::Client;
+    let (trace, _) = run_trace(&s).unwrap();
+    // Client data segments sent during the outage, by sequence number.
+    let sent: Vec<(f64, Segment)> = captured_segments(&s, &trace)
+        .into_iter()
+        .filter(|(t, g)| *t >= 10.0 && g.src == s.client.addr() && g.len > 0)
+        .collect();
+    let first = &sent[0];
+    let times: Vec<f64> = sent
+        .iter()
+        .filter(|(_, g)| g.seq == first.1.seq)
+        .map(|(t, _)| t - first.0)
+        .collect();
+    assert!(times.len() >= 5, "{times:?}");
+    for (got, want) in times[1..5].iter().zip([1.5, 4.5, 10.5, 22.5]) {
+        assert!(
+            (got - want).abs() <= 0.5,
+            "retransmissions after timer start: {times:?}, expected 1.5, 4.5, 10.5, 22.5"
+        );
+    }
+}

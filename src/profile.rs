@@ -1,0 +1,108 @@
+//! Stack profiles: named presets for an endpoint's TCP settings (`stack = "lwip-esp32"` in a model),
+//! overridable field by field in `[client.tcp]` / `[server.tcp]`.
+//!
+//! smoltcp is the stack; a profile sets its knobs, and where smoltcp lacks one, models around it
+//! (a per-endpoint timer scale, MSS clamping). Every setting below says where it matches the real
+//! stack and where it cannot, with the size of the difference. Sources: ../shared/FIELD-NOTES.md.
+//!
+//! # `lwip-esp32` (ESP-IDF's lwIP defaults)
+//! | setting | value | vs. lwIP |
+//! | --- | --- | --- |
+//! | MSS | 1440 | same (`CONFIG_LWIP_TCP_MSS`) |
+//! | rx/tx buffer | 5744 | same as ESP-IDF v4.x `TCP_WND`/`TCP_SND_BUF` (5760 in v5) |
+//! | Nagle | on | same |
+//! | congestion | Reno | lwIP sets cwnd = 1 MSS on timeout and resends only the first unacked segment; smoltcp's Reno does the same, but sizes cwnd from the *peer's* MSS: `clamp_peer_mss` makes the two agree |
+//! | retransmission timer | `timer_scale = 1.5` | smoltcp's RTO (initial and minimum 1 s, doubling) runs 1.5× slower, giving retransmissions 1.5, 4.5, 10.5, 22.5, 46.5 s after the timer starts — lwIP's schedule from its 1.5 s base. Not on lwIP's 500 ms tick grid (see `timer_tick`: quantising the whole stack clock would also stretch delayed ACKs to 500 ms). The cap becomes 90 s (lwIP: 192 s); lwIP's base adapts to the RTT in 500 ms steps (1.5–2.5 s on a WiFi LAN), smoltcp's stays at its 1 s minimum there. smoltcp never gives up (lwIP drops the connection silently after 12 retransmissions) |
+//! | TIME-WAIT | 15 s | smoltcp's 10 s, scaled (lwIP: 2 MSL = 120 s) |
+//! | delayed ACK | 125 ms | lwIP ACKs at its next 250 ms fast-timer tick (0–250 ms, mean 125 ms) and every second full segment at once; smoltcp waits a fixed delay. A FIN is ACKed at once by both |
+//! | keep-alive | off | same (lwIP: off unless enabled; 7200 s idle, 75 s interval when on) |
+//!
+//! # `linux` (a Linux server)
+//! | setting | value | vs. Linux |
+//! | --- | --- | --- |
+//! | MSS | 1460 | same on Ethernet |
+//! | rx/tx buffer | 65535 | Linux autotunes (tcp_rmem 131072 initial, window ~64 KB at first); fixed here |
+//! | congestion | CUBIC | same default |
+//! | delayed ACK | 40 ms | Linux: 40–200 ms with quick-ACK at the start; fixed 40 ms here |
+//! | RTO | smoltcp's | Linux: min 200 ms, initial 1 s, max 120 s; smoltcp: min 1 s, max 60 s — a Linux sender retransmits sooner on a LAN |
+//! | close policy | `linux` | data after close is answered by a bare RST, as `tcp_rcv_state_process` does |
+//! | keep-alive | off | same (7200 s when enabled) |
+//!
+//! # `smoltcp`
+//! smoltcp's own defaults: CUBIC (the default with the `socket-tcp-cubic` feature), 10 ms delayed
+//! ACK, Nagle on, close policy `smoltcp` (late data accepted); buffers 65535 and MSS 1460, which
+//! smoltcp leaves to the user.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Duration;
+use crate::model::{ClosePolicy, Congestion, OptDur, TcpModel};
+
+/// A named stack preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// smoltcp's own defaults.
+    #[default]
+    Smoltcp,
+    /// ESP-IDF's lwIP on an ESP32.
+    LwipEsp32,
+    /// A Linux server.
+    Linux,
+}
+
+impl Profile {
+    /// The profile's TCP settings.
+    pub fn tcp(self) -> TcpModel {
+        let ms = |v| OptDur(Some(Duration::from_millis(v)));
+        match self {
+            Profile::Smoltcp => TcpModel {
+                rx_buffer: 65535,
+                tx_buffer: 65535,
+                mss: 1460,
+                nagle: true,
+                ack_delay: ms(10),
+                congestion: Congestion::Cubic,
+                keep_alive: OptDur::OFF,
+                user_timeout: OptDur::OFF,
+                timer_scale: 1.0,
+                timer_tick: OptDur::OFF,
+                clamp_peer_mss: false,
+            },
+            Profile::LwipEsp32 => TcpModel {
+                rx_buffer: 5744,
+                tx_buffer: 5744,
+                mss: 1440,
+                nagle: true,
+                ack_delay: ms(125),
+                congestion: Congestion::Reno,
+                keep_alive: OptDur::OFF,
+                user_timeout: OptDur::OFF,
+                timer_scale: 1.5,
+                timer_tick: OptDur::OFF,
+                clamp_peer_mss: true,
+            },
+            Profile::Linux => TcpModel {
+                rx_buffer: 65535,
+                tx_buffer: 65535,
+                mss: 1460,
+                nagle: true,
+                ack_delay: ms(40),
+                congestion: Congestion::Cubic,
+                keep_alive: OptDur::OFF,
+                user_timeout: OptDur::OFF,
+                timer_scale: 1.0,
+                timer_tick: OptDur::OFF,
+                clamp_peer_mss: false,
+            },
+        }
+    }
+
+    /// The profile's close policy.
+    pub fn close_policy(self) -> ClosePolicy {
+        match self {
+            Profile::Linux => ClosePolicy::Linux,
+            Profile::Smoltcp | Profile::LwipEsp32 => ClosePolicy::Smoltcp,
+        }
+    }
+}

@@ -39,6 +39,9 @@ enum Command {
         /// Replace an existing output directory.
         #[arg(long)]
         force: bool,
+        /// Override a model field, e.g. --set client.tcp.keep_alive=70s (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         /// Outputs to write: any of text,pcap,csv,summary, or all, or none.
         #[arg(long, default_value = "all", value_parser = Outputs::parse)]
         outputs: Outputs,
@@ -64,6 +67,9 @@ enum Command {
         /// The model file(s).
         #[arg(required = true)]
         models: Vec<PathBuf>,
+        /// Override a model field, e.g. --set client.tcp.keep_alive=70s (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
 }
 
@@ -109,9 +115,9 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             expect,
             lenient,
         } => analyze(&inputs, json, expect.as_deref(), lenient),
-        Command::Check { models } => {
+        Command::Check { models, set } => {
             for m in models {
-                let s = Scenario::load(&m)?;
+                let s = Scenario::load_with(&m, &set)?;
                 out(&format!(
                     "{}: ok ({}, seed {}, {})\n",
                     m.display(),
@@ -128,9 +134,10 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             duration,
             out: dir,
             force,
+            set,
             outputs,
         } => {
-            let mut s = Scenario::load(&model)?;
+            let mut s = Scenario::load_with(&model, &set)?;
             if let Some(seed) = seed {
                 s.seed = seed;
             }

@@ -177,6 +177,82 @@ pub struct LinkModel {
     /// With `on_outage = "hold"`: how many frames each direction buffers; more are dropped.
     #[serde(default = "default_hold_limit")]
     pub hold_limit: usize,
+    /// WiFi power save of the station (the client); absent means always awake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_save: Option<PowerSave>,
+    /// A load balancer or NAT on the path with a flow idle timeout; absent means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middlebox: Option<Middlebox>,
+}
+
+/// WiFi power save (ESP-IDF's default `WIFI_PS_MIN_MODEM`): the station wakes at every DTIM beacon;
+/// the access point holds downlink frames until then. An outage longer than `beacon_loss` is a
+/// disconnection: frames in it are lost, not held.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerSave {
+    /// Beacon interval (default 102.4 ms).
+    #[serde(default = "default_beacon")]
+    pub beacon_interval: Dur,
+    /// Beacons per DTIM (default 1): the station wakes every `beacon_interval × dtim`.
+    #[serde(default = "default_dtim")]
+    pub dtim: u32,
+    /// Without beacons this long the station disconnects (default 6 s).
+    #[serde(default = "default_beacon_loss")]
+    pub beacon_loss: Dur,
+}
+
+fn default_beacon() -> Dur {
+    Dur(Duration::from_micros(102_400))
+}
+fn default_dtim() -> u32 {
+    1
+}
+fn default_beacon_loss() -> Dur {
+    Dur::secs(6)
+}
+
+/// A middlebox (load balancer, NAT) that forgets a flow after `idle_timeout` without packets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Middlebox {
+    /// Idle time after which the flow is forgotten.
+    pub idle_timeout: Dur,
+    /// Whom it sends a RST when the flow expires (default the client).
+    #[serde(default = "default_notify")]
+    pub on_expiry: Notify,
+    /// What it does with later packets of the forgotten flow (default drop).
+    #[serde(default)]
+    pub after_expiry: AfterExpiry,
+}
+
+fn default_notify() -> Notify {
+    Notify::Client
+}
+
+/// Who gets a RST when a middlebox forgets a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Notify {
+    /// Nobody: the flow vanishes silently.
+    None,
+    /// The client.
+    Client,
+    /// The server.
+    Server,
+    /// Both.
+    Both,
+}
+
+/// What a middlebox does with packets of a flow it has forgotten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AfterExpiry {
+    /// Drop them.
+    #[default]
+    Drop,
+    /// Drop them and answer the sender with a RST.
+    Rst,
 }
 
 fn default_hold_limit() -> usize {
@@ -192,6 +268,8 @@ impl Default for LinkModel {
             outage_affects: Affects::Both,
             on_outage: OutagePolicy::Drop,
             hold_limit: default_hold_limit(),
+            power_save: None,
+            middlebox: None,
         }
     }
 }
@@ -652,6 +730,78 @@ impl Scenario {
         Scenario::from_toml(&text, path)
     }
 
+    /// Reads a model file, applies `KEY=VALUE` overrides (dotted keys, TOML values; a value that is
+    /// not valid TOML is taken as a string, so `client.tcp.keep_alive=70s` works), then validates.
+    ///
+    /// # Errors
+    /// [`ModelError`]: for a problem in an override, the field is reported as `--set KEY`.
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<Scenario, ModelError> {
+        if overrides.is_empty() {
+            return Scenario::load(path);
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError {
+            path: path.to_owned(),
+            line: 0,
+            col: 0,
+            field: String::new(),
+            kind: ModelErrorKind::Io(e.to_string()),
+        })?;
+        // Syntax errors in the file itself are reported against the file.
+        let mut doc: toml_edit::DocumentMut = match text.parse() {
+            Ok(d) => d,
+            Err(_) => return Scenario::from_toml(&text, path),
+        };
+        let mut keys = Vec::new();
+        for o in overrides {
+            let bad = |message: String| ModelError {
+                path: path.to_owned(),
+                line: 0,
+                col: 0,
+                field: format!("--set {o}"),
+                kind: ModelErrorKind::Invalid(message),
+            };
+            let (key, value) = o
+                .split_once('=')
+                .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+            let key = key.trim();
+            let parts: Vec<&str> = key.split('.').collect();
+            if key.is_empty() || parts.iter().any(|p| p.is_empty()) {
+                return Err(bad("expected a dotted key such as client.tcp.nagle".into()));
+            }
+            let value: toml_edit::Value = value
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| toml_edit::Value::from(value.trim()));
+            let mut item = doc.as_item_mut();
+            for part in &parts[..parts.len() - 1] {
+                let table = item
+                    .as_table_like_mut()
+                    .ok_or_else(|| bad(format!("{part}: the key above it is not a table")))?;
+                if table.get(part).is_none() {
+                    table.insert(part, toml_edit::Item::Table(toml_edit::Table::new()));
+                }
+                item = table.get_mut(part).expect("just inserted");
+            }
+            let table = item
+                .as_table_like_mut()
+                .ok_or_else(|| bad("the key above it is not a table".into()))?;
+            table.insert(parts[parts.len() - 1], toml_edit::Item::Value(value));
+            keys.push((key.to_string(), o.clone()));
+        }
+        Scenario::from_toml(&doc.to_string(), path).map_err(|mut e| {
+            if let Some((_, o)) = keys.iter().find(|(k, _)| {
+                e.field == *k
+                    || e.field.starts_with(&format!("{k}."))
+                    || k.starts_with(&format!("{}.", e.field))
+            }) {
+                e.field = format!("--set {o}: {}", e.field);
+                e.line = 0;
+                e.col = 0;
+            }
+            e
+        })
+    }
+
     /// Parses and validates model text; `path` is only used in errors.
     ///
     /// # Errors
@@ -845,6 +995,30 @@ impl Scenario {
                     end = w.at.0 + w.len.0;
                 }
             }
+        }
+        if let Some(ps) = &self.link.power_save {
+            if ps.beacon_interval.0 == Duration::ZERO
+                || ps.beacon_interval.0 > Duration::from_secs(10)
+            {
+                return bad(
+                    "link.power_save.beacon_interval",
+                    "must be between 1us and 10s".into(),
+                );
+            }
+            if !(1..=255).contains(&ps.dtim) {
+                return bad(
+                    "link.power_save.dtim",
+                    format!("{} must be between 1 and 255", ps.dtim),
+                );
+            }
+        }
+        if let Some(mb) = &self.link.middlebox
+            && mb.idle_timeout.0 == Duration::ZERO
+        {
+            return bad(
+                "link.middlebox.idle_timeout",
+                "must be longer than 0s".into(),
+            );
         }
         if self.link.hold_limit == 0 {
             return bad("link.hold_limit", "must be at least 1 frame".into());
@@ -1177,6 +1351,47 @@ bytes = 1000
         assert_eq!(back, s);
         let bad = parse(&text.replace("mss = 1400", "mss = 1400, timer_scale = 0.0")).unwrap_err();
         assert_eq!(bad.field, "client.tcp.timer_scale", "{bad}");
+    }
+
+    // Proves --set overrides: dotted keys into existing and new tables, TOML values or bare strings,
+    // and errors naming the override.
+    #[test]
+    fn overrides() {
+        let dir = std::env::temp_dir().join(format!("tcpsim-model-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("m.toml");
+        std::fs::write(&p, MINIMAL).unwrap();
+        let set = |o: &[&str]| {
+            Scenario::load_with(&p, &o.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        let s = set(&[
+            "client.tcp.keep_alive=70s",
+            "client.tcp.nagle=false",
+            "seed=9",
+            "link.middlebox.idle_timeout=90s",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.client.tcp.keep_alive,
+            OptDur(Some(Duration::from_secs(70)))
+        );
+        assert!(!s.client.tcp.nagle);
+        assert_eq!(s.seed, 9);
+        assert_eq!(s.link.middlebox.unwrap().idle_timeout, Dur::secs(90));
+        let e = set(&["client.tcp.keep_alive=7"]).unwrap_err();
+        assert!(
+            e.to_string().contains("--set client.tcp.keep_alive=7"),
+            "{e}"
+        );
+        let e = set(&["client.tcp.colour=red"]).unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+        assert!(
+            set(&["nonsense"])
+                .unwrap_err()
+                .to_string()
+                .contains("KEY=VALUE")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     // Proves the resolved TOML round-trips to an equal scenario (run.toml reproduces the run).

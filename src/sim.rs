@@ -190,6 +190,18 @@ impl Sim {
         while let Some((t, dir, up)) = self.link.poll_edge(now) {
             self.emit(t, EventKind::Link { dir, up })?;
         }
+        while let Some((dir, bytes, id, fate)) = self.link.poll_injected(now) {
+            self.emit(
+                now,
+                EventKind::Offered {
+                    id,
+                    dir,
+                    bytes,
+                    fate,
+                    by_middlebox: true,
+                },
+            )?;
+        }
         while let Some(a) = self.link.poll_delivery(now) {
             self.emit(
                 now,
@@ -232,6 +244,7 @@ impl Sim {
                         dir,
                         bytes,
                         fate,
+                        by_middlebox: false,
                     },
                 )?;
             }

@@ -257,6 +257,8 @@ pub struct Analyzer {
     open: HashMap<(u32, u32), Conn>,
     done: Vec<Conn>,
     next_index: usize,
+    /// The latest packet time seen: the end of the capture so far.
+    last_t: Option<Instant>,
 }
 
 impl Analyzer {
@@ -267,11 +269,13 @@ impl Analyzer {
             open: HashMap::new(),
             done: Vec::new(),
             next_index: 0,
+            last_t: None,
         }
     }
 
     /// Handles the next packet (packets must come in capture order).
     pub fn handle(&mut self, p: &Packet) {
+        self.last_t = Some(self.last_t.map_or(p.t, |l| l.max(p.t)));
         let key = (p.src.min(p.dst), p.src.max(p.dst));
         let fresh_syn = p.has(flags::SYN) && !p.has(flags::ACK);
         if let Some(c) = self.open.get(&key)
@@ -310,20 +314,33 @@ impl Analyzer {
         }
     }
 
-    fn close(&mut self, mut c: Conn) {
+    fn close(&mut self, c: Conn) {
         let end = c.last;
+        self.close_at(c, end);
+    }
+
+    fn close_at(&mut self, mut c: Conn, end: Instant) {
         for d in &mut c.detectors {
             d.finish(end, &mut c.findings);
         }
         self.done.push(c);
     }
 
-    /// Finishes every connection and returns the reports, in order of first packet.
-    pub fn finish(mut self, endpoints: &Endpoints) -> Vec<ConnReport> {
+    /// Finishes every connection and returns the reports, in order of first packet. Connections
+    /// still open are observed until the end of the capture (its last packet).
+    pub fn finish(self, endpoints: &Endpoints) -> Vec<ConnReport> {
+        let end = self.last_t.unwrap_or(Instant::ZERO);
+        self.finish_at(endpoints, end)
+    }
+
+    /// As [`Analyzer::finish`], with connections still open observed until `end` (e.g. the end of
+    /// a simulated run).
+    pub fn finish_at(mut self, endpoints: &Endpoints, end: Instant) -> Vec<ConnReport> {
         let mut open: Vec<Conn> = self.open.drain().map(|(_, c)| c).collect();
         open.sort_by_key(|c| c.index);
         for c in open {
-            self.close(c);
+            let until = end.max(c.last);
+            self.close_at(c, until);
         }
         self.done.sort_by_key(|c| c.index);
         self.done
@@ -744,9 +761,10 @@ impl crate::trace::EventSink for AnalysisSink {
         Ok(())
     }
 
-    fn finish(&mut self, _end: Instant) -> std::io::Result<()> {
+    fn finish(&mut self, end: Instant) -> std::io::Result<()> {
         if let Some(an) = self.analyzer.take() {
-            *self.result.borrow_mut() = Some(Analysis::new(an.finish(self.view.endpoints())));
+            *self.result.borrow_mut() =
+                Some(Analysis::new(an.finish_at(self.view.endpoints(), end)));
         }
         Ok(())
     }

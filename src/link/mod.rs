@@ -22,7 +22,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::clock::{Duration, Instant};
-use crate::model::{Affects, DirectionModel, LinkModel, OutagePolicy};
+use crate::model::{
+    Affects, AfterExpiry, DirectionModel, LinkModel, Middlebox, Notify, OutagePolicy,
+};
 use crate::rng::{SimRng, Stream};
 use crate::trace::{Dir, Fate};
 use loss::Loss;
@@ -57,6 +59,8 @@ struct Direction {
     /// Frames held in the current outage window: (window start, count).
     held: (Instant, usize),
     in_flight: VecDeque<Arrival>,
+    /// Power save: frames reach the station only at multiples of this (its DTIM wake-ups).
+    wake_period: Option<Duration>,
 }
 
 impl Direction {
@@ -73,6 +77,7 @@ impl Direction {
             queued: VecDeque::new(),
             held: (Instant::from_micros(i64::MIN), 0),
             in_flight: VecDeque::new(),
+            wake_period: None,
         }
     }
 
@@ -90,7 +95,14 @@ impl Direction {
         if self.queue_limit.is_some() {
             self.queued.push_back(departure);
         }
-        departure + self.delay
+        let arrival = departure + self.delay;
+        match self.wake_period {
+            Some(p) => {
+                let p = p.total_micros() as i64;
+                Instant::from_micros((arrival.total_micros() + p - 1).div_euclid(p) * p)
+            }
+            None => arrival,
+        }
     }
 }
 
@@ -107,6 +119,103 @@ pub struct Link {
     /// Edges found but not yet returned by `poll_edge` (at most two per instant).
     pending_edges: VecDeque<(Instant, Dir, bool)>,
     next_id: u64,
+    /// Power save: an outage longer than this disconnects the station (frames lost, not held).
+    beacon_loss: Option<Duration>,
+    middlebox: Option<MiddleboxState>,
+}
+
+/// A middlebox's view of the flow.
+#[derive(Debug)]
+struct MiddleboxState {
+    model: Middlebox,
+    /// Client and server (address, port), from the first frame.
+    ends: Option<([u8; 4], u16, [u8; 4], u16)>,
+    /// Highest sequence end seen per direction (uplink, downlink): the next sequence each side
+    /// expects, for forging RSTs it will accept.
+    high: [Option<u32>; 2],
+    last_seen: Option<Instant>,
+    expired: bool,
+    /// RSTs to inject: (direction, packet).
+    pending: VecDeque<(Dir, Vec<u8>)>,
+}
+
+impl MiddleboxState {
+    fn expires_at(&self) -> Option<Instant> {
+        (!self.expired).then_some(self.last_seen? + self.model.idle_timeout.0)
+    }
+
+    fn observe(&mut self, dir: Dir, bytes: &[u8], seen_at: Instant) {
+        let Some(p) = crate::trace::packet::peek_tcp(bytes) else {
+            return;
+        };
+        if self.ends.is_none() && bytes.len() >= 20 {
+            let a: [u8; 4] = bytes[12..16].try_into().expect("4 bytes");
+            let b: [u8; 4] = bytes[16..20].try_into().expect("4 bytes");
+            let ihl = usize::from(bytes[0] & 0x0f) * 4;
+            let port = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+            if bytes.len() >= ihl + 4 {
+                let (sp, dp) = (port(ihl), port(ihl + 2));
+                self.ends = Some(match dir {
+                    Dir::Uplink => (a, sp, b, dp),
+                    Dir::Downlink => (b, dp, a, sp),
+                });
+            }
+        }
+        let i = dir as usize;
+        let end = p.seq.wrapping_add(p.seq_len());
+        if self.high[i].is_none_or(|h| (end.wrapping_sub(h) as i32) > 0) {
+            self.high[i] = Some(end);
+        }
+        self.last_seen = Some(self.last_seen.map_or(seen_at, |l| l.max(seen_at)));
+    }
+
+    /// A bare RST towards the receiver of `dir`, as if from the other end, with the sequence number
+    /// that receiver expects.
+    fn rst(&self, dir: Dir) -> Option<Vec<u8>> {
+        use smoltcp::phy::ChecksumCapabilities;
+        use smoltcp::wire::{
+            IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket,
+            TcpRepr, TcpSeqNumber,
+        };
+        let (ca, cp, sa, sp) = self.ends?;
+        let (src, sport, dst, dport) = match dir {
+            Dir::Downlink => (sa, sp, ca, cp),
+            Dir::Uplink => (ca, cp, sa, sp),
+        };
+        let seq = self.high[dir as usize].unwrap_or(0);
+        let tcp = TcpRepr {
+            src_port: sport,
+            dst_port: dport,
+            control: TcpControl::Rst,
+            seq_number: TcpSeqNumber(seq as i32),
+            ack_number: None,
+            window_len: 0,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &[],
+        };
+        let (src, dst) = (Ipv4Address::from(src), Ipv4Address::from(dst));
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
+        let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+        ip.emit(&mut packet, &ChecksumCapabilities::default());
+        tcp.emit(
+            &mut TcpPacket::new_unchecked(packet.payload_mut()),
+            &IpAddress::Ipv4(src),
+            &IpAddress::Ipv4(dst),
+            &ChecksumCapabilities::default(),
+        );
+        Some(buf)
+    }
 }
 
 impl Link {
@@ -136,7 +245,25 @@ impl Link {
             edges_done: Instant::from_micros(i64::MIN),
             pending_edges: VecDeque::new(),
             next_id: 0,
+            beacon_loss: None,
+            middlebox: model.middlebox.map(|model| MiddleboxState {
+                model,
+                ends: None,
+                high: [None; 2],
+                last_seen: None,
+                expired: false,
+                pending: VecDeque::new(),
+            }),
         }
+        .with_power_save(model)
+    }
+
+    fn with_power_save(mut self, model: &LinkModel) -> Link {
+        if let Some(ps) = model.power_save {
+            self.down.wake_period = Some(ps.beacon_interval.0 * ps.dtim);
+            self.beacon_loss = Some(ps.beacon_loss.0);
+        }
+        self
     }
 
     fn dir_mut(&mut self, dir: Dir) -> &mut Direction {
@@ -149,8 +276,57 @@ impl Link {
     /// Offers a frame at `now`; returns its id and fate. Delivered and held frames are queued for
     /// [`Link::poll_delivery`].
     pub fn handle_frame(&mut self, now: Instant, dir: Dir, bytes: Arc<[u8]>) -> (u64, Fate) {
+        if let Some(mb) = &mut self.middlebox
+            && (mb.expired || mb.expires_at().is_some_and(|t| t <= now))
+        {
+            if mb.model.after_expiry == AfterExpiry::Rst {
+                let back = match dir {
+                    Dir::Uplink => Dir::Downlink,
+                    Dir::Downlink => Dir::Uplink,
+                };
+                if let Some(r) = mb.rst(back) {
+                    mb.pending.push_back((back, r));
+                }
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            return (id, Fate::MiddleboxDropped);
+        }
+        let (id, fate) = self.transmit(now, dir, bytes.clone());
+        if let (Some(mb), Some(at)) = (&mut self.middlebox, fate.arrival()) {
+            mb.observe(dir, &bytes, at);
+        }
+        (id, fate)
+    }
+
+    /// The next frame a middlebox injects at or before `now` (RSTs for an expired flow): its
+    /// direction, bytes, id and fate. The link carries it like any frame from that point.
+    pub fn poll_injected(&mut self, now: Instant) -> Option<(Dir, Arc<[u8]>, u64, Fate)> {
+        let mb = self.middlebox.as_mut()?;
+        if mb.expires_at().is_some_and(|t| t <= now) {
+            mb.expired = true;
+            let dirs: &[Dir] = match mb.model.on_expiry {
+                Notify::None => &[],
+                Notify::Client => &[Dir::Downlink],
+                Notify::Server => &[Dir::Uplink],
+                Notify::Both => &[Dir::Downlink, Dir::Uplink],
+            };
+            for &d in dirs {
+                if let Some(r) = mb.rst(d) {
+                    mb.pending.push_back((d, r));
+                }
+            }
+        }
+        let (dir, bytes) = mb.pending.pop_front()?;
+        let bytes: Arc<[u8]> = bytes.into();
+        let (id, fate) = self.transmit(now, dir, bytes.clone());
+        Some((dir, bytes, id, fate))
+    }
+
+    fn transmit(&mut self, now: Instant, dir: Dir, bytes: Arc<[u8]>) -> (u64, Fate) {
         let id = self.next_id;
         self.next_id += 1;
+        let beacon_loss = self.beacon_loss;
         let outage = self.schedule.down_window(now);
         let (policy, hold_limit) = (self.policy, self.hold_limit);
         let d = self.dir_mut(dir);
@@ -158,7 +334,10 @@ impl Link {
             d.queued.pop_front();
         }
         let len = bytes.len();
+        let disconnected =
+            |w: &schedule::Window| beacon_loss.is_some_and(|bl| w.end - w.start > bl);
         let fate = match outage.filter(|_| d.affected) {
+            Some(w) if disconnected(&w) => Fate::OutageDropped,
             Some(w) => match policy {
                 OutagePolicy::Drop => Fate::OutageDropped,
                 OutagePolicy::Hold => {
@@ -265,7 +444,14 @@ impl Link {
         } else {
             self.pending_edges.front().map(|e| e.0)
         };
-        [arrival, edge].into_iter().flatten().min()
+        let expiry = self.middlebox.as_ref().and_then(|m| {
+            if m.pending.is_empty() {
+                m.expires_at()
+            } else {
+                Some(_now)
+            }
+        });
+        [arrival, edge, expiry].into_iter().flatten().min()
     }
 
     /// Frames offered so far.

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 
 use super::fastfmt::{push_int, push_ipv4, push_secs};
 use super::packet::{Segment, flags};
-use super::{Dir, Event, EventKind, EventSink, Side, sees};
+use super::{Dir, Event, EventKind, EventSink, Side, offer_seen, sees};
 use crate::clock::Instant;
 use crate::model::CapturePoint;
 
@@ -59,6 +59,7 @@ impl<W: Write> EventSink for PacketsCsv<W> {
             dir,
             bytes,
             fate,
+            by_middlebox,
         } = &e.kind
         else {
             return Ok(());
@@ -104,7 +105,7 @@ impl<W: Write> EventSink for PacketsCsv<W> {
             push_secs(r, at);
         }
         // A frame is in the capture if its offer or its delivery is seen there.
-        let seen = sees(self.point, *dir, false)
+        let seen = offer_seen(self.point, *dir, *by_middlebox)
             || (fate.arrival().is_some() && sees(self.point, *dir, true));
         r.push_str(if seen { ",1\n" } else { ",0\n" });
         self.out.write_all(r.as_bytes())

@@ -106,6 +106,8 @@ pub enum Fate {
     HoldOverflow,
     /// Dropped because the serialisation queue was full.
     QueueDropped,
+    /// Dropped by a middlebox that had forgotten the flow.
+    MiddleboxDropped,
 }
 
 impl Fate {
@@ -118,6 +120,7 @@ impl Fate {
             Fate::OutageDropped => "outage-dropped",
             Fate::HoldOverflow => "hold-overflow",
             Fate::QueueDropped => "queue-dropped",
+            Fate::MiddleboxDropped => "middlebox-dropped",
         }
     }
     /// Arrival time, for frames that arrive.
@@ -128,13 +131,14 @@ impl Fate {
         }
     }
     /// All fate names, in report order.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "delivered",
         "held",
         "lost",
         "outage-dropped",
         "hold-overflow",
         "queue-dropped",
+        "middlebox-dropped",
     ];
 }
 
@@ -207,7 +211,8 @@ impl fmt::Display for AppEvent {
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
-    /// A frame was offered to the link (sent by the direction's sender) and its fate decided.
+    /// A frame was offered to the link (sent by the direction's sender, or injected on the path by
+    /// a middlebox) and its fate decided.
     Offered {
         /// Frame id, unique in the run.
         id: u64,
@@ -217,6 +222,8 @@ pub enum EventKind {
         bytes: Arc<[u8]>,
         /// Its fate.
         fate: Fate,
+        /// Injected by a middlebox on the path (a forged RST), not sent by an endpoint.
+        by_middlebox: bool,
     },
     /// A frame reached the direction's receiver.
     Delivered {
@@ -366,10 +373,22 @@ pub fn sees(point: crate::model::CapturePoint, dir: Dir, delivery: bool) -> bool
     }
 }
 
+/// Whether a capture point sees a frame's offer: the sender's interface does, unless a middlebox
+/// injected it mid-path (then only the `link` capture point does).
+pub fn offer_seen(point: crate::model::CapturePoint, dir: Dir, by_middlebox: bool) -> bool {
+    if by_middlebox {
+        point == crate::model::CapturePoint::Link
+    } else {
+        sees(point, dir, false)
+    }
+}
+
 /// Whether an event is a frame seen at the capture point.
 pub fn captured(point: crate::model::CapturePoint, kind: &EventKind) -> bool {
     match kind {
-        EventKind::Offered { dir, .. } => sees(point, *dir, false),
+        EventKind::Offered {
+            dir, by_middlebox, ..
+        } => offer_seen(point, *dir, *by_middlebox),
         EventKind::Delivered { dir, .. } => sees(point, *dir, true),
         _ => false,
     }

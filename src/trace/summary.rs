@@ -28,6 +28,10 @@ pub struct FateCounts {
     pub hold_overflow: u64,
     /// Dropped because the serialisation queue was full.
     pub queue_dropped: u64,
+    /// Dropped by a middlebox that had forgotten the flow.
+    pub middlebox_dropped: u64,
+    /// Of the offered frames, RSTs injected by a middlebox.
+    pub middlebox_injected: u64,
 }
 
 /// Per-direction totals.
@@ -204,11 +208,18 @@ impl EventSink for SummaryBuilder {
     fn handle_event(&mut self, e: &Event) -> std::io::Result<()> {
         match &e.kind {
             EventKind::Offered {
-                dir, bytes, fate, ..
+                dir,
+                bytes,
+                fate,
+                by_middlebox,
+                ..
             } => {
                 let d = &mut self.dirs[di(*dir)];
                 let f = &mut d.sum.frames;
                 f.offered += 1;
+                if *by_middlebox {
+                    f.middlebox_injected += 1;
+                }
                 *match fate {
                     Fate::Delivered { .. } => &mut f.delivered,
                     Fate::Held { .. } => &mut f.held,
@@ -216,6 +227,7 @@ impl EventSink for SummaryBuilder {
                     Fate::OutageDropped => &mut f.outage_dropped,
                     Fate::HoldOverflow => &mut f.hold_overflow,
                     Fate::QueueDropped => &mut f.queue_dropped,
+                    Fate::MiddleboxDropped => &mut f.middlebox_dropped,
                 } += 1;
                 if let Some(s) = peek_tcp(bytes) {
                     let n = s.seq_len();

@@ -719,14 +719,15 @@ pub fn analyze_file(
     Ok((Analysis::new(an.finish(&endpoints)), stats))
 }
 
-/// Analyses a trace (simulated, at `point`, or imported).
+/// Analyses a trace (simulated, at `point`, or imported); connections still open are observed
+/// until the trace's end.
 pub fn analyze_trace(trace: &Trace, point: CapturePoint, opts: AnalyzeOptions) -> Analysis {
     let (packets, endpoints) = crate::capture::trace_packets(trace, point);
     let mut an = Analyzer::new(opts);
     for p in &packets {
         an.handle(p);
     }
-    Analysis::new(an.finish(&endpoints))
+    Analysis::new(an.finish_at(&endpoints, trace.end))
 }
 
 /// An [`crate::trace::EventSink`] that analyses a simulation's frames at a capture point as they

@@ -10,6 +10,10 @@
 //!   deliveries across directions are ordered by arrival time, then by frame id;
 //! - [`Link::poll_at`] reports the next arrival or outage edge, so idle time costs nothing.
 //!
+//! The middlebox (when modelled) sits at the server's end of the link: it sees uplink frames when
+//! they arrive and downlink frames when they leave; its RSTs to the client cross the link, its RSTs
+//! to the server arrive at once.
+//!
 //! Modelling choices: a frame is judged at the instant it is offered; one already on its way when an
 //! outage begins still arrives. Held frames are not subject to random loss (the access point's
 //! buffered frames are sent with link-layer retries). Serialisation time is counted for frames that
@@ -294,7 +298,13 @@ impl Link {
         }
         let (id, fate) = self.transmit(now, dir, bytes.clone());
         if let (Some(mb), Some(at)) = (&mut self.middlebox, fate.arrival()) {
-            mb.observe(dir, &bytes, at);
+            // The middlebox sits at the server's end: uplink frames pass it on arrival, downlink
+            // frames as they leave the server.
+            let passes = match dir {
+                Dir::Uplink => at,
+                Dir::Downlink => now,
+            };
+            mb.observe(dir, &bytes, passes);
         }
         (id, fate)
     }
@@ -319,7 +329,22 @@ impl Link {
         }
         let (dir, bytes) = mb.pending.pop_front()?;
         let bytes: Arc<[u8]> = bytes.into();
-        let (id, fate) = self.transmit(now, dir, bytes.clone());
+        let (id, fate) = match dir {
+            // Towards the client: across the link, like the server's own frames.
+            Dir::Downlink => self.transmit(now, dir, bytes.clone()),
+            // Towards the server: the middlebox is at the server's end; it arrives at once.
+            Dir::Uplink => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.up.in_flight.push_back(Arrival {
+                    id,
+                    dir,
+                    bytes: bytes.clone(),
+                    at: now,
+                });
+                (id, Fate::Delivered { at: now })
+            }
+        };
         Some((dir, bytes, id, fate))
     }
 

@@ -47,6 +47,9 @@ pub struct DirectionSummary {
     pub data_segments: u64,
     /// Of those, retransmissions (inferred from sequence numbers).
     pub retransmissions: u64,
+    /// Keep-alive probes (one byte just below the highest sequence sent), not counted as
+    /// retransmissions.
+    pub keepalives: u64,
     /// Times the outage schedule took this direction down.
     pub outages: u64,
 }
@@ -234,9 +237,14 @@ impl EventSink for SummaryBuilder {
                     if n > 0 && s.flags & flags::RST == 0 {
                         d.sum.data_segments += 1;
                         let end = s.seq.wrapping_add(n);
+                        let keepalive = s.len == 1 && d.high == Some(end);
                         match d.high {
                             Some(h) if (end.wrapping_sub(h) as i32) <= 0 => {
-                                d.sum.retransmissions += 1
+                                if keepalive {
+                                    d.sum.keepalives += 1;
+                                } else {
+                                    d.sum.retransmissions += 1;
+                                }
                             }
                             _ => d.high = Some(end),
                         }

@@ -163,7 +163,7 @@ fn bad_models_exit_2_with_location() {
         ),
         (
             "invalid.toml",
-            good.replace("for = \"8s\"", "for = \"0s\""),
+            good.replace("for = \"12s\"", "for = \"0s\""),
             "link.outage.windows.0.for",
         ),
         ("noseed.toml", good.replace("seed = 1\n", ""), "seed"),

@@ -85,3 +85,37 @@ fn keepalive_vs_idle_timeout() {
         assert_eq!(probes, 1, "{ka}: probes before the response");
     }
 }
+
+// Proves esp32-wifi-stale-fin matches captures a and b feature by feature: server idle before FIN
+// 15 s (±0.6 s), FIN→ACK under 0.4 s, ACK→stale between 6 and 32 s, stale seq equal to the server's
+// last ACK, a bare RST (flags R only, window 0), and no device data reaching the server between its
+// last ACK and the FIN.
+#[test]
+fn esp32_wifi_stale_fin() {
+    use tcpsim::trace::packet::{Segment, flags};
+    let s = load("esp32-wifi-stale-fin.toml", &[]);
+    let (trace, _, a) = run(&s);
+    assert_eq!(signatures(&a), ["stale-seq-after-fin"]);
+    let f = &a.findings[0];
+    assert!(
+        (feature(f, "idle_before_fin_s") - 15.0).abs() <= 0.6,
+        "{f:?}"
+    );
+    assert!(feature(f, "fin_to_ack_s") < 0.4, "{f:?}");
+    assert!(
+        (6.0..=32.0).contains(&feature(f, "ack_to_stale_s")),
+        "{f:?}"
+    );
+    assert_eq!(feature(f, "stale_seq_equals_fin_ack"), 1.0);
+    assert_eq!(feature(f, "device_data_between_last_ack_and_fin"), 0.0);
+    let rst: Vec<Segment> = trace
+        .frames()
+        .filter_map(|(_, _, b, _)| Segment::parse(b))
+        .filter(|g| g.has(flags::RST))
+        .collect();
+    assert_eq!(rst.len(), 1);
+    assert_eq!(
+        (rst[0].flag_str().as_str(), rst[0].win, rst[0].src),
+        ("R", 0, s.server.addr())
+    );
+}

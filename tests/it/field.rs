@@ -119,3 +119,24 @@ fn esp32_wifi_stale_fin() {
         ("R", 0, s.server.addr())
     );
 }
+
+// Proves esp32-wifi-rto-hole: one out-of-order segment, one duplicate ACK, no fast retransmit, the
+// hole filled by a timeout retransmission 3–10 s after the server saw it, then the stream resumes
+// (the server receives new data after the retransmission).
+#[test]
+fn esp32_wifi_rto_hole() {
+    let s = load("esp32-wifi-rto-hole.toml", &[]);
+    let (trace, _, a) = run(&s);
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let c = &a.connections[0];
+    assert_eq!(c.classes.get("out-of-order"), Some(&1), "{:?}", c.classes);
+    assert_eq!(c.classes.get("duplicate-ack"), Some(&1), "{:?}", c.classes);
+    assert_eq!(c.classes.get("fast-retransmission"), None);
+    assert_eq!(c.retransmissions.len(), 1, "{:?}", c.retransmissions);
+    let r = &c.retransmissions[0];
+    assert_eq!(r.kind, "retransmission");
+    let hole = r.since_hole_s.expect("fills the hole");
+    assert!((3.0..=10.0).contains(&hole), "{r:?}");
+    let (_, last_read) = read_bytes(&trace, Side::Server);
+    assert!(last_read.unwrap() > r.at_s + 5.0, "the stream resumes after the hole is filled");
+}

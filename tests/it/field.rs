@@ -138,5 +138,50 @@ fn esp32_wifi_rto_hole() {
     let hole = r.since_hole_s.expect("fills the hole");
     assert!((3.0..=10.0).contains(&hole), "{r:?}");
     let (_, last_read) = read_bytes(&trace, Side::Server);
-    assert!(last_read.unwrap() > r.at_s + 5.0, "the stream resumes after the hole is filled");
+    assert!(
+        last_read.unwrap() > r.at_s + 5.0,
+        "the stream resumes after the hole is filled"
+    );
+}
+
+fn first_read_after(trace: &Trace, side: Side, t0: f64) -> Option<f64> {
+    trace.app_events(side).find_map(|(t, e)| {
+        let t = tcpsim::clock::secs(t);
+        (matches!(e, AppEvent::Read { .. }) && t >= t0).then_some(t)
+    })
+}
+
+// Proves nodelay-outage-recovery: with Nagle off and on, both directions deliver again after the
+// 10–30 s outage at their first retransmission slot after it (timer started ~10 s, slots at +1, 3,
+// 7, 15, 31 s: ~41 s); no one-way-stall; the server's own retransmissions show rto-backoff with
+// smoltcp's doubling from 1 s.
+#[test]
+fn nodelay_outage_recovery() {
+    for nagle in ["false", "true"] {
+        let sets = [
+            format!("client.tcp.nagle={nagle}"),
+            format!("server.tcp.nagle={nagle}"),
+        ];
+        let s = load("nodelay-outage-recovery.toml", &[&sets[0], &sets[1]]);
+        let (trace, _, a) = run(&s);
+        for side in [Side::Client, Side::Server] {
+            let t = first_read_after(&trace, side, 30.0)
+                .unwrap_or_else(|| panic!("nagle {nagle}: {side:?} never reads again"));
+            assert!(
+                (40.5..=42.0).contains(&t),
+                "nagle {nagle}: {side:?} resumes at {t}"
+            );
+        }
+        assert!(!a.has("one-way-stall"), "nagle {nagle}: {:?}", a.findings);
+        let backoff = a
+            .findings
+            .iter()
+            .find(|f| f.signature == "rto-backoff")
+            .expect("rto-backoff");
+        assert!(
+            (feature(backoff, "base_rto_s") - 1.0).abs() < 0.01
+                && (feature(backoff, "growth_factor") - 2.0).abs() < 0.01,
+            "{backoff:?}"
+        );
+    }
 }

@@ -628,6 +628,9 @@ pub enum AppModel {
         #[serde(default = "Dur::zero")]
         start: Dur,
     },
+    /// A relay with the zero-length-read bug: when data arrives it reads into a zero-length buffer,
+    /// gets 0, takes it for end of file, and closes without reading or answering.
+    EofOnZeroRead,
     /// On the client: sends `request` bytes, waits for `response` bytes, waits `delay`, `count`
     /// times, then closes. On the server: reads `request` bytes, waits `delay`, answers with
     /// `response` bytes, for every request.
@@ -1104,7 +1107,7 @@ impl Scenario {
                         );
                     }
                 }
-                AppModel::Bulk { .. } => {}
+                AppModel::Bulk { .. } | AppModel::EofOnZeroRead => {}
                 AppModel::RequestResponse {
                     request,
                     response,

@@ -85,6 +85,7 @@ enum ReqPhase {
 #[derive(Debug)]
 enum Kind {
     Sink,
+    EofOnZeroRead,
     Periodic {
         interval: Duration,
         sizes: Vec<usize>,
@@ -138,6 +139,7 @@ impl App {
     pub fn new(side: Side, m: &EndpointModel) -> App {
         let kind = match (&m.app, side) {
             (AppModel::Sink, _) => Kind::Sink,
+            (AppModel::EofOnZeroRead, _) => Kind::EofOnZeroRead,
             (
                 AppModel::Periodic {
                     interval,
@@ -311,6 +313,17 @@ impl App {
         }
         let mut did = false;
 
+        if matches!(self.kind, Kind::EofOnZeroRead) {
+            // The bug: a read into a zero-length buffer returns 0, taken for end of file.
+            if socket.can_recv() && !self.closed {
+                self.emit(out, AppEvent::Read { len: 0 });
+                self.emit(out, AppEvent::PeerClosed);
+                self.close(socket, out);
+                return true;
+            }
+            return false;
+        }
+
         // Read everything available and check it against the stream.
         let mut got = 0u64;
         while socket.can_recv() {
@@ -372,7 +385,7 @@ impl App {
         let mut finished = false;
         let mut kind = std::mem::replace(&mut self.kind, Kind::Sink);
         match &mut kind {
-            Kind::Sink => {}
+            Kind::Sink | Kind::EofOnZeroRead => {}
             Kind::Periodic {
                 interval,
                 sizes,
@@ -511,7 +524,7 @@ impl App {
         }
         let idle = self.idle_timeout.map(|d| self.last_read + d);
         let timer = match &self.kind {
-            Kind::Sink => None,
+            Kind::Sink | Kind::EofOnZeroRead => None,
             Kind::Periodic {
                 next_tick,
                 pending,

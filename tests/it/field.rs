@@ -185,3 +185,77 @@ fn nodelay_outage_recovery() {
         );
     }
 }
+
+// Proves close-wait-leak: the server stays in CLOSE-WAIT and the client in FIN-WAIT-2 to the end,
+// and close-wait-stuck is found both by the run's own analysis (to the end of the run) and in its
+// capture (to the last keep-alive).
+#[test]
+fn close_wait_leak() {
+    let s = load("close-wait-leak.toml", &[]);
+    let (_, report, a) = run(&s);
+    assert_eq!(
+        (
+            report.summary.server.final_state.as_str(),
+            report.summary.client.final_state.as_str()
+        ),
+        ("CLOSE-WAIT", "FIN-WAIT-2")
+    );
+    assert_eq!(signatures(&a), ["close-wait-stuck"]);
+    assert!(
+        feature(&a.findings[0], "close_wait_s") > 290.0,
+        "{:?}",
+        a.findings
+    );
+    assert_eq!(feature(&a.findings[0], "still_open"), 1.0);
+    let dir = crate::scratch("field_close_wait");
+    tcpsim::run::run_to_dir(&s, &dir.join("run"), false, tcpsim::run::Outputs::ALL).unwrap();
+    let (from_pcap, _) = tcpsim::analyze::analyze_file(
+        &dir.join("run/trace.pcap"),
+        Default::default(),
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(signatures(&from_pcap), ["close-wait-stuck"]);
+}
+
+// Proves gateway-zero-read-eof: the server's first and only segment after the handshake is a FIN
+// that acknowledges the client's 517-byte request while advertising a window 517 bytes short (the
+// request was never read), the server sends no data, and the client reads end of stream instead
+// of a response.
+#[test]
+fn gateway_zero_read_eof() {
+    use tcpsim::trace::packet::{Segment, flags};
+    let s = load("gateway-zero-read-eof.toml", &[]);
+    let (trace, report, a) = run(&s);
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let server: Vec<Segment> = trace
+        .frames()
+        .filter(|(_, d, _, _)| *d == tcpsim::trace::Dir::Downlink)
+        .filter_map(|(_, _, b, _)| Segment::parse(b))
+        .collect();
+    let fin = server
+        .iter()
+        .find(|g| g.has(flags::FIN))
+        .expect("server FIN");
+    let request_end = server[0].ack.wrapping_add(517); // SYN-ACK acks the client's ISN + 1
+    assert_eq!(
+        fin.ack, request_end,
+        "the FIN acknowledges the whole request"
+    );
+    assert_eq!(
+        u32::from(fin.win),
+        65535 - 517,
+        "the request is still unread"
+    );
+    assert!(
+        server.iter().all(|g| g.len == 0),
+        "the server never answers"
+    );
+    assert_eq!(report.summary.downlink.bytes_written, 0);
+    assert_eq!(read_bytes(&trace, Side::Client).0, 0);
+    assert!(
+        trace
+            .app_events(Side::Client)
+            .any(|(_, e)| e == AppEvent::PeerClosed)
+    );
+}

@@ -636,4 +636,160 @@ mod tests {
         };
         assert_eq!(verdicts(0.0), verdicts(0.9));
     }
+
+    // Proves power save: downlink frames reach the station only at its DTIM wake-ups (here every
+    // 2 × 100 ms), uplink frames are not delayed, and an outage longer than the beacon-loss time is a
+    // disconnection (dropped even under the hold policy), while a shorter one holds.
+    #[test]
+    fn power_save_wakeups_and_beacon_loss() {
+        use crate::model::PowerSave;
+        let mut m = LinkModel {
+            power_save: Some(PowerSave {
+                beacon_interval: Dur::ms(100),
+                dtim: 2,
+                beacon_loss: Dur::secs(6),
+            }),
+            on_outage: OutagePolicy::Hold,
+            outage: OutageSchedule::Windows {
+                windows: vec![
+                    MWindow {
+                        at: Dur::secs(10),
+                        len: Dur::secs(2),
+                    },
+                    MWindow {
+                        at: Dur::secs(20),
+                        len: Dur::secs(7),
+                    },
+                ],
+            },
+            ..LinkModel::default()
+        };
+        m.downlink.delay = Dur::ms(5);
+        let mut l = link(m);
+        assert_eq!(
+            l.handle_frame(ms(1_000), Dir::Downlink, frame(1)).1,
+            Fate::Delivered { at: ms(1_200) }
+        );
+        assert_eq!(
+            l.handle_frame(ms(1_195), Dir::Downlink, frame(1)).1,
+            Fate::Delivered { at: ms(1_200) }
+        );
+        assert_eq!(
+            l.handle_frame(ms(1_000), Dir::Uplink, frame(1)).1,
+            Fate::Delivered { at: ms(1_005) }
+        );
+        assert_eq!(
+            l.handle_frame(ms(11_000), Dir::Downlink, frame(1)).1,
+            Fate::Held {
+                until: ms(12_000),
+                at: ms(12_200)
+            }
+        );
+        assert_eq!(
+            l.handle_frame(ms(21_000), Dir::Downlink, frame(1)).1,
+            Fate::OutageDropped
+        );
+    }
+
+    fn tcp_frame(dir: Dir, seq: u32, len: usize) -> Arc<[u8]> {
+        use smoltcp::phy::ChecksumCapabilities;
+        use smoltcp::wire::{
+            IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket,
+            TcpRepr, TcpSeqNumber,
+        };
+        let (c, s) = (Ipv4Address::new(10, 0, 0, 1), Ipv4Address::new(10, 0, 0, 2));
+        let (src, dst, sp, dp) = match dir {
+            Dir::Uplink => (c, s, 1000, 80),
+            Dir::Downlink => (s, c, 80, 1000),
+        };
+        let payload = vec![0u8; len];
+        let tcp = TcpRepr {
+            src_port: sp,
+            dst_port: dp,
+            control: TcpControl::None,
+            seq_number: TcpSeqNumber(seq as i32),
+            ack_number: Some(TcpSeqNumber(1)),
+            window_len: 1000,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: &payload,
+        };
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
+        let mut p = Ipv4Packet::new_unchecked(&mut buf[..]);
+        ip.emit(&mut p, &ChecksumCapabilities::default());
+        tcp.emit(
+            &mut TcpPacket::new_unchecked(p.payload_mut()),
+            &IpAddress::Ipv4(src),
+            &IpAddress::Ipv4(dst),
+            &ChecksumCapabilities::default(),
+        );
+        buf.into()
+    }
+
+    // Proves the middlebox: idle for its timeout after the last frame, it resets both sides with the
+    // sequence numbers each expects (the peer's next byte), then drops later frames and answers
+    // them with a RST to their sender.
+    #[test]
+    fn middlebox_expiry() {
+        use crate::model::{AfterExpiry, Middlebox, Notify};
+        use crate::trace::packet::{Segment, flags};
+        let m = LinkModel {
+            middlebox: Some(Middlebox {
+                idle_timeout: Dur::secs(90),
+                on_expiry: Notify::Both,
+                after_expiry: AfterExpiry::Rst,
+            }),
+            ..LinkModel::default()
+        };
+        let mut l = link(m);
+        l.handle_frame(ms(0), Dir::Uplink, tcp_frame(Dir::Uplink, 100, 50));
+        l.handle_frame(ms(10), Dir::Downlink, tcp_frame(Dir::Downlink, 700, 20));
+        // Uplink passes the middlebox on arrival (5 ms), downlink as it leaves (10 ms): the flow was
+        // last seen at 10 ms, so it expires at 90.010 s.
+        while l.poll_delivery(ms(100)).is_some() {}
+        assert_eq!(l.poll_at(ms(100)), Some(ms(90_010)));
+        assert!(l.poll_injected(ms(90_009)).is_none());
+        let (d1, b1, _, f1) = l.poll_injected(ms(90_010)).unwrap();
+        let (d2, b2, _, f2) = l.poll_injected(ms(90_010)).unwrap();
+        assert!(l.poll_injected(ms(90_010)).is_none());
+        let (r1, r2) = (Segment::parse(&b1).unwrap(), Segment::parse(&b2).unwrap());
+        assert_eq!(
+            (d1, r1.flag_str().as_str(), r1.seq, r1.dport, f1),
+            (
+                Dir::Downlink,
+                "R",
+                720,
+                1000,
+                Fate::Delivered { at: ms(90_015) }
+            )
+        );
+        assert_eq!(
+            (d2, r2.flag_str().as_str(), r2.seq, r2.dport, f2),
+            (
+                Dir::Uplink,
+                "R",
+                150,
+                80,
+                Fate::Delivered { at: ms(90_010) }
+            )
+        );
+        assert_eq!(
+            l.handle_frame(ms(91_000), Dir::Uplink, tcp_frame(Dir::Uplink, 150, 1))
+                .1,
+            Fate::MiddleboxDropped
+        );
+        let (d3, b3, _, _) = l.poll_injected(ms(91_000)).unwrap();
+        assert_eq!(d3, Dir::Downlink);
+        assert!(Segment::parse(&b3).unwrap().has(flags::RST));
+    }
 }

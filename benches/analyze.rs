@@ -1,5 +1,5 @@
 //! Importing and analysing a large capture: two simulated hours of esp32-wifi-telemetry captured at
-//! the server (~277,000 packets), as tcpdump text and as pcap. Throughput is in packets, so "elem/s"
+//! the server (~215,000 packets), as tcpdump text and as pcap. Throughput is in packets, so "elem/s"
 //! is packets per second (floors: 1 M/s for text, 3 M/s for pcap).
 
 use std::path::Path;

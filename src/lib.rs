@@ -68,6 +68,7 @@ pub mod model;
 pub mod profile;
 pub mod rng;
 pub mod run;
+pub mod search;
 pub mod sim;
 pub mod trace;
 

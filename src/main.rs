@@ -62,6 +62,70 @@ enum Command {
         #[arg(long)]
         lenient: bool,
     },
+    /// Search the model's parameter space for conditions that reproduce a signature (optionally
+    /// matching a capture's features), shrink the reproducer, and write it as a model file.
+    Search {
+        /// The model to search around (its [search] table narrows or widens the ranges).
+        model: PathBuf,
+        /// The signature to reproduce.
+        #[arg(long)]
+        target: String,
+        /// A capture whose finding's features the reproducer must match.
+        #[arg(long = "match", value_name = "CAPTURE")]
+        matching: Option<PathBuf>,
+        /// Relative tolerance of a feature match (the absolute floor is 0.5).
+        #[arg(long, default_value_t = 0.25)]
+        tolerance: f64,
+        /// Cases to try.
+        #[arg(long, default_value_t = 500)]
+        cases: u32,
+        /// Seed of the search (same seed, same result).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Where to write the reproducer (default runs/<model>-<signature>.toml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a grid of parameter values × K seeds on all cores; a CSV row per run and per cell.
+    Sweep {
+        /// The model.
+        model: PathBuf,
+        /// NAME=FROM..TO:STEPS, e.g. server.idle_timeout=5s..30s:6 (repeatable; the grid is the product).
+        #[arg(long = "param", value_name = "NAME=FROM..TO:STEPS", required = true)]
+        params: Vec<String>,
+        /// Seeds per cell (the model's seed, +1, ...).
+        #[arg(long, default_value_t = 1)]
+        seeds: u32,
+        /// CSV output (default stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run only shard I of N (1-based), a contiguous block of cells; shard CSVs concatenate.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// How often a signature still occurs under candidate changes, across K seeds.
+    Mitigate {
+        /// The model.
+        model: PathBuf,
+        /// The signature.
+        #[arg(long)]
+        target: String,
+        /// A candidate change: KEY=VALUE, several joined with ';' (repeatable).
+        #[arg(long = "try", value_name = "KEY=VALUE", required = true)]
+        candidates: Vec<String>,
+        /// Seeds per candidate.
+        #[arg(long, default_value_t = 10)]
+        seeds: u32,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Validate a model without running it.
     Check {
         /// The model file(s).
@@ -109,6 +173,39 @@ fn out(text: &str) -> Result<()> {
 
 fn real_main(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Sweep {
+            model,
+            params,
+            seeds,
+            out: csv_out,
+            shard,
+            jobs,
+        } => sweep(&model, &params, seeds, csv_out, shard.as_deref(), jobs),
+        Command::Mitigate {
+            model,
+            target,
+            candidates,
+            seeds,
+            json,
+            jobs,
+        } => mitigate(&model, &target, &candidates, seeds, json, jobs),
+        Command::Search {
+            model,
+            target,
+            matching,
+            tolerance,
+            cases,
+            seed,
+            out,
+        } => search(
+            &model,
+            &target,
+            matching.as_deref(),
+            tolerance,
+            cases,
+            seed,
+            out,
+        ),
         Command::Analyze {
             inputs,
             json,
@@ -319,4 +416,195 @@ fn analyze(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+fn progress_bar() -> impl FnMut(u64, u64) {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    move |done, total| {
+        if tty && (done % 5 == 0 || done == total) {
+            let width = 40;
+            let filled = ((done.min(total) * width) / total.max(1)) as usize;
+            eprint!(
+                "\r[{}{}] {done} runs",
+                "#".repeat(filled),
+                ".".repeat(width as usize - filled)
+            );
+        }
+    }
+}
+
+fn search(
+    model: &std::path::Path,
+    target: &str,
+    matching: Option<&std::path::Path>,
+    tolerance: f64,
+    cases: u32,
+    seed: u64,
+    out_path: Option<PathBuf>,
+) -> Result<ExitCode> {
+    use tcpsim::search::{SearchOptions, reproducer_toml, search, target_from_capture};
+    if !(tolerance >= 0.0 && tolerance.is_finite()) {
+        anyhow::bail!("--tolerance: {tolerance} must be a non-negative number");
+    }
+    let base = Scenario::load(model)?;
+    tcpsim::search::check_signature(target)?;
+    let mut opts = SearchOptions::new(target);
+    opts.cases = cases;
+    opts.seed = seed;
+    opts.tolerance = tolerance;
+    if let Some(c) = matching {
+        opts.matching = Some(target_from_capture(c, target)?);
+    }
+    let started = std::time::Instant::now();
+    let outcome = search(&base, &opts, &mut progress_bar())?;
+    let wall = started.elapsed().as_secs_f64();
+    {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            eprintln!();
+        }
+    }
+    let Some(found) = &outcome.found else {
+        out(&format!(
+            "no {target} reproducer in {} case(s) ({wall:.1} s); widen the model's [search] ranges or try more --cases\n",
+            outcome.cases
+        ))?;
+        return Ok(ExitCode::from(1));
+    };
+    let text = reproducer_toml(found, &opts, &outcome);
+    let path = out_path
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{target}.toml", base.name)));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("toml.partial");
+    std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    let mut report = format!(
+        "found {target} after {} case(s), shrunk in {} run(s), {wall:.1} s; reproducer: {}\n\n{}\n",
+        outcome.cases,
+        outcome.shrink_runs,
+        path.display(),
+        text
+    );
+    report += &format!("{:<40} {:>14} {:>14}\n", "feature", "reproducer", "target");
+    for (k, v) in &found.finding.features {
+        let want = opts
+            .matching
+            .as_ref()
+            .and_then(|t| t.features.get(k))
+            .map_or("-".to_string(), |w| format!("{w:.6}"));
+        report += &format!("{k:<40} {v:>14.6} {want:>14}\n");
+    }
+    out(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn threads(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+fn read_model(model: &std::path::Path) -> Result<String> {
+    // Validate the file itself first, so its errors carry file:line:col.
+    Scenario::load(model)?;
+    std::fs::read_to_string(model).with_context(|| format!("reading {}", model.display()))
+}
+
+fn sweep(
+    model: &std::path::Path,
+    params: &[String],
+    seeds: u32,
+    csv_out: Option<PathBuf>,
+    shard: Option<&str>,
+    jobs: Option<usize>,
+) -> Result<ExitCode> {
+    use tcpsim::search::sweep::{Shard, Sweep, parse_param};
+    let params = params
+        .iter()
+        .map(|p| parse_param(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let shard = shard
+        .map(Shard::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .unwrap_or(Shard { index: 1, count: 1 });
+    if seeds == 0 {
+        anyhow::bail!("--seeds must be at least 1");
+    }
+    let text = read_model(model)?;
+    let sweep = Sweep {
+        text: &text,
+        path: model,
+        params: &params,
+        seeds,
+        shard,
+        threads: threads(jobs),
+    };
+    let bar = std::sync::Mutex::new(progress_bar());
+    let csv =
+        sweep.run(&|done, total| (bar.lock().expect("progress"))(done as u64, total as u64))?;
+    {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            eprintln!();
+        }
+    }
+    match csv_out {
+        Some(path) => {
+            let tmp = path.with_extension("csv.partial");
+            std::fs::write(&tmp, &csv).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => out(&csv)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mitigate(
+    model: &std::path::Path,
+    target: &str,
+    candidates: &[String],
+    seeds: u32,
+    json: bool,
+    jobs: Option<usize>,
+) -> Result<ExitCode> {
+    tcpsim::search::check_signature(target)?;
+    if seeds == 0 {
+        anyhow::bail!("--seeds must be at least 1");
+    }
+    let text = read_model(model)?;
+    let rows =
+        tcpsim::search::mitigate::mitigate(&text, model, target, candidates, seeds, threads(jobs))?;
+    if json {
+        out(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
+    } else {
+        let width = rows
+            .iter()
+            .map(|r| r.candidate.len())
+            .max()
+            .unwrap_or(10)
+            .max(10);
+        let mut t = format!(
+            "{:<width$}  {:>5}  {:>6}  {:>6}\n",
+            "candidate", "runs", target, "rate"
+        );
+        for r in &rows {
+            t += &format!(
+                "{:<width$}  {:>5}  {:>6}  {:>5.0}%\n",
+                r.candidate,
+                r.runs,
+                r.occurrences,
+                r.rate * 100.0
+            );
+            if r.errors > 0 {
+                t += &format!("{:<width$}  ({} run(s) failed: livelock)\n", "", r.errors);
+            }
+        }
+        out(&t)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

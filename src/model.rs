@@ -135,6 +135,89 @@ pub struct Scenario {
     /// The server: it listens.
     #[serde(default = "EndpointModel::default_server")]
     pub server: EndpointModel,
+    /// The parameter space `tcpsim search` explores around this model; absent means the defaults
+    /// of [`SearchSpace`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchSpace>,
+}
+
+/// Ranges `tcpsim search` draws from. Each knob is either left as the model has it or drawn from its
+/// range; shrinking prefers the model's value, fewer windows and shorter ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSpace {
+    /// At most this many outage windows (they replace the model's outage schedule; 0 keeps it).
+    #[serde(default = "default_windows")]
+    pub windows: usize,
+    /// Range of a window's start.
+    #[serde(default = "default_window_start")]
+    pub window_start: [Dur; 2],
+    /// Range of a window's length.
+    #[serde(default = "default_window_length")]
+    pub window_length: [Dur; 2],
+    /// Directions an outage may affect.
+    #[serde(default = "default_directions")]
+    pub directions: Vec<Affects>,
+    /// Outage policies to try.
+    #[serde(default = "default_policies")]
+    pub policies: Vec<OutagePolicy>,
+    /// Range of a Bernoulli loss probability per direction (`[0, 0]`: no loss).
+    #[serde(default = "default_loss")]
+    pub loss: [f64; 2],
+    /// Range of the one-way delay per direction.
+    #[serde(default = "default_delay_range")]
+    pub delay: [Dur; 2],
+    /// Range of the server's read-idle timeout; absent keeps the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<[Dur; 2]>,
+    /// Also try the client's Nagle setting flipped.
+    #[serde(default = "default_true")]
+    pub nagle: bool,
+    /// Range of a periodic client's message interval; absent keeps the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[Dur; 2]>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_windows() -> usize {
+    2
+}
+fn default_window_start() -> [Dur; 2] {
+    [Dur::secs(1), Dur::secs(40)]
+}
+fn default_window_length() -> [Dur; 2] {
+    [Dur::ms(100), Dur::secs(20)]
+}
+fn default_directions() -> Vec<Affects> {
+    vec![Affects::Both, Affects::Uplink, Affects::Downlink]
+}
+fn default_policies() -> Vec<OutagePolicy> {
+    vec![OutagePolicy::Drop, OutagePolicy::Hold]
+}
+fn default_loss() -> [f64; 2] {
+    [0.0, 0.02]
+}
+fn default_delay_range() -> [Dur; 2] {
+    [Dur::ms(1), Dur::ms(50)]
+}
+
+impl Default for SearchSpace {
+    fn default() -> Self {
+        SearchSpace {
+            windows: default_windows(),
+            window_start: default_window_start(),
+            window_length: default_window_length(),
+            directions: default_directions(),
+            policies: default_policies(),
+            loss: default_loss(),
+            delay: default_delay_range(),
+            idle_timeout: None,
+            nagle: true,
+            interval: None,
+        }
+    }
 }
 
 fn default_duration() -> Dur {
@@ -749,10 +832,22 @@ impl Scenario {
             field: String::new(),
             kind: ModelErrorKind::Io(e.to_string()),
         })?;
+        Scenario::from_toml_with(&text, path, overrides)
+    }
+
+    /// As [`Scenario::load_with`], from text already read.
+    ///
+    /// # Errors
+    /// As [`Scenario::load_with`].
+    pub fn from_toml_with(
+        text: &str,
+        path: &Path,
+        overrides: &[String],
+    ) -> Result<Scenario, ModelError> {
         // Syntax errors in the file itself are reported against the file.
         let mut doc: toml_edit::DocumentMut = match text.parse() {
             Ok(d) => d,
-            Err(_) => return Scenario::from_toml(&text, path),
+            Err(_) => return Scenario::from_toml(text, path),
         };
         let mut keys = Vec::new();
         for o in overrides {
@@ -1130,6 +1225,51 @@ impl Scenario {
                         return bad(&format!("{ename}.app.count"), "must be at least 1".into());
                     }
                 }
+            }
+        }
+        if let Some(sp) = &self.search {
+            let range = |f: &str, r: &[Dur; 2]| {
+                if r[0] > r[1] {
+                    bad(
+                        &format!("search.{f}"),
+                        format!("[{}, {}] is not a range (low first)", r[0], r[1]),
+                    )
+                } else {
+                    Ok(())
+                }
+            };
+            range("window_start", &sp.window_start)?;
+            range("window_length", &sp.window_length)?;
+            range("delay", &sp.delay)?;
+            if let Some(r) = &sp.idle_timeout {
+                range("idle_timeout", r)?;
+                if r[0].0 == Duration::ZERO {
+                    return bad("search.idle_timeout", "must start above 0s".into());
+                }
+            }
+            if let Some(r) = &sp.interval {
+                range("interval", r)?;
+                if r[0].0 == Duration::ZERO {
+                    return bad("search.interval", "must start above 0s".into());
+                }
+            }
+            if sp.window_length[0].0 == Duration::ZERO {
+                return bad("search.window_length", "must start above 0s".into());
+            }
+            if sp.windows > 8 {
+                return bad("search.windows", format!("{} is more than 8", sp.windows));
+            }
+            if sp.directions.is_empty() || sp.policies.is_empty() {
+                return bad(
+                    "search.directions",
+                    "directions and policies need at least one entry".into(),
+                );
+            }
+            if !(0.0..=1.0).contains(&sp.loss[0]) || !(sp.loss[0]..=1.0).contains(&sp.loss[1]) {
+                return bad(
+                    "search.loss",
+                    format!("{:?} must be a probability range", sp.loss),
+                );
             }
         }
         if self.client.address.is_none()

@@ -1,0 +1,431 @@
+//! Searching the parameter space around a model for conditions that reproduce a signature — and,
+//! with a target capture, its measured features — then shrinking the reproducer to a minimal model.
+//!
+//! proptest does the work: [`strategy`] draws scenarios from the model and its `[search]` table
+//! ([`crate::model::SearchSpace`]); the property under test is "the signature does not occur", so
+//! proptest's counterexample is the reproducer, and its shrinking makes it minimal: fewer and
+//! shorter outage windows, and the model's own settings wherever they suffice (every knob is a
+//! choice between the model's value, tried first when shrinking, and a range).
+//!
+//! Guarantees: the same model, options and seed give the same reproducer (proptest's RNG is fixed
+//! from the seed, simulations are deterministic); every case is a whole simulation with the analysis
+//! detectors run on its frames at the model's capture point, exactly as `tcpsim run` does.
+
+pub mod mitigate;
+pub mod sweep;
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use proptest::prelude::*;
+use proptest::strategy::BoxedStrategy;
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
+
+use crate::analyze::{AnalysisSink, AnalyzeOptions, analyze_file};
+use crate::clock::Duration;
+use crate::model::{AppModel, Dur, LossModel, OutageSchedule, Scenario, Window};
+use crate::sim::Sim;
+use crate::trace::summary::Finding;
+
+/// What a search looks for.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    /// The signature to reproduce.
+    pub target: String,
+    /// Features to match (from a capture), if any.
+    pub matching: Option<Target>,
+    /// Generated cases to try before giving up (shrinking runs come on top).
+    pub cases: u32,
+    /// Seed of proptest's generator.
+    pub seed: u64,
+    /// Relative tolerance of a feature match (0.25 = 25%).
+    pub tolerance: f64,
+    /// Absolute tolerance floor, in the feature's unit (seconds for `_s` features).
+    pub min_tolerance: f64,
+    /// Most shrinking steps (each a simulation).
+    pub max_shrink_iters: u32,
+}
+
+impl SearchOptions {
+    /// Defaults: 500 cases, seed 0, 25% or 0.5, 200 shrink steps.
+    pub fn new(target: &str) -> SearchOptions {
+        SearchOptions {
+            target: target.to_string(),
+            matching: None,
+            cases: 500,
+            seed: 0,
+            tolerance: 0.25,
+            min_tolerance: 0.5,
+            max_shrink_iters: 200,
+        }
+    }
+}
+
+/// The features a reproducer must match, as measured on a capture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Where they come from.
+    pub source: String,
+    /// The finding's features.
+    pub features: BTreeMap<String, f64>,
+}
+
+/// Search errors (bad target capture or signature).
+#[derive(Debug)]
+pub enum SearchError {
+    /// The signature is not one the detectors know.
+    UnknownSignature(String),
+    /// The target capture could not be read.
+    Capture(crate::capture::ImportError),
+    /// The target capture does not show the signature.
+    NotInCapture {
+        /// The capture.
+        path: String,
+        /// The signature.
+        signature: String,
+    },
+}
+
+impl fmt::Display for SearchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SearchError::UnknownSignature(s) => {
+                let known: Vec<&str> = crate::detect::signatures().collect();
+                write!(f, "unknown signature {s:?} (known: {})", known.join(", "))
+            }
+            SearchError::Capture(e) => e.fmt(f),
+            SearchError::NotInCapture { path, signature } => {
+                write!(
+                    f,
+                    "{path}: the capture shows no {signature} finding to match"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for SearchError {}
+
+/// Checks that a signature exists.
+///
+/// # Errors
+/// [`SearchError::UnknownSignature`].
+pub fn check_signature(sig: &str) -> Result<(), SearchError> {
+    if crate::detect::signatures().any(|s| s == sig) {
+        Ok(())
+    } else {
+        Err(SearchError::UnknownSignature(sig.to_string()))
+    }
+}
+
+/// The features of the first `signature` finding in a capture.
+///
+/// # Errors
+/// The capture cannot be read or does not show the signature.
+pub fn target_from_capture(path: &Path, signature: &str) -> Result<Target, SearchError> {
+    check_signature(signature)?;
+    let (analysis, _) = analyze_file(path, Default::default(), AnalyzeOptions::default())
+        .map_err(SearchError::Capture)?;
+    let f = analysis
+        .findings
+        .into_iter()
+        .find(|f| f.signature == signature)
+        .ok_or_else(|| SearchError::NotInCapture {
+            path: path.display().to_string(),
+            signature: signature.to_string(),
+        })?;
+    Ok(Target {
+        source: path.display().to_string(),
+        features: f.features,
+    })
+}
+
+/// Whether `f` matches every feature of `target` within tolerance: |got − want| ≤ max(tol·|want|,
+/// floor). Features the target does not have (or has as NaN) are not compared.
+pub fn matches(f: &Finding, target: &Target, tol: f64, floor: f64) -> bool {
+    target.features.iter().all(|(k, &want)| {
+        if want.is_nan() {
+            return true;
+        }
+        f.features
+            .get(k)
+            .is_some_and(|&got| (got - want).abs() <= (tol * want.abs()).max(floor))
+    })
+}
+
+/// Simulates `s` (no outputs) and returns the first finding of `signature` that matches the target
+/// (if any is given). A run that fails (livelock) counts as no finding.
+pub fn evaluate(
+    s: &Scenario,
+    signature: &str,
+    target: Option<&Target>,
+    tol: f64,
+    floor: f64,
+) -> Option<Finding> {
+    let mut sim = Sim::new(s).ok()?;
+    let sink = AnalysisSink::new(s.capture, AnalyzeOptions::default());
+    let result = sink.result();
+    sim.add_sink(Box::new(sink));
+    sim.run().ok()?;
+    let analysis = result.borrow_mut().take()?;
+    analysis
+        .findings
+        .into_iter()
+        .find(|f| f.signature == signature && target.is_none_or(|t| matches(f, t, tol, floor)))
+}
+
+fn ms(d: Dur) -> u64 {
+    d.0.total_millis()
+}
+
+/// Scenarios around `base`, drawn from its search space (or the defaults).
+pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
+    let sp = base.search.clone().unwrap_or_default();
+    let (ws, wl) = (
+        (ms(sp.window_start[0]), ms(sp.window_start[1])),
+        (
+            ms(sp.window_length[0]).max(1),
+            ms(sp.window_length[1]).max(1),
+        ),
+    );
+    let windows = if sp.windows == 0 {
+        Just(None).boxed()
+    } else {
+        prop::collection::vec((ws.0..=ws.1, wl.0..=wl.1), 0..=sp.windows)
+            .prop_map(Some)
+            .boxed()
+    };
+    // The model's own value first: shrinking moves towards it.
+    let mut dirs = vec![base.link.outage_affects];
+    dirs.extend(
+        sp.directions
+            .iter()
+            .filter(|d| **d != base.link.outage_affects),
+    );
+    let mut pols = vec![base.link.on_outage];
+    pols.extend(sp.policies.iter().filter(|p| **p != base.link.on_outage));
+    let loss = |m: &LossModel| -> BoxedStrategy<LossModel> {
+        if sp.loss[1] > 0.0 {
+            prop_oneof![
+                Just(m.clone()),
+                (sp.loss[0]..=sp.loss[1]).prop_map(|p| LossModel::Bernoulli { p })
+            ]
+            .boxed()
+        } else {
+            Just(m.clone()).boxed()
+        }
+    };
+    let delay = |d: Dur| -> BoxedStrategy<Dur> {
+        prop_oneof![
+            Just(d),
+            (ms(sp.delay[0])..=ms(sp.delay[1])).prop_map(Dur::ms)
+        ]
+        .boxed()
+    };
+    let idle = match sp.idle_timeout {
+        Some(r) => prop_oneof![
+            Just(base.server.idle_timeout),
+            (ms(r[0])..=ms(r[1]))
+                .prop_map(|v| crate::model::OptDur(Some(Duration::from_millis(v))))
+        ]
+        .boxed(),
+        None => Just(base.server.idle_timeout).boxed(),
+    };
+    let nagle = if sp.nagle {
+        prop_oneof![Just(base.client.tcp.nagle), Just(!base.client.tcp.nagle)].boxed()
+    } else {
+        Just(base.client.tcp.nagle).boxed()
+    };
+    let interval = match (&base.client.app, sp.interval) {
+        (AppModel::Periodic { interval, .. }, Some(r)) => prop_oneof![
+            Just(*interval),
+            (ms(r[0]).max(1)..=ms(r[1]).max(1)).prop_map(Dur::ms)
+        ]
+        .boxed(),
+        (AppModel::Periodic { interval, .. }, None) => Just(*interval).boxed(),
+        _ => Just(Dur::ms(1)).boxed(),
+    };
+    let seed = prop_oneof![Just(base.seed), any::<u64>()];
+    let base = base.clone();
+    (
+        windows,
+        prop::sample::select(dirs),
+        prop::sample::select(pols),
+        loss(&base.link.uplink.loss),
+        loss(&base.link.downlink.loss),
+        delay(base.link.uplink.delay),
+        delay(base.link.downlink.delay),
+        idle,
+        nagle,
+        interval,
+        seed,
+    )
+        .prop_map(
+            move |(
+                windows,
+                affects,
+                policy,
+                up_loss,
+                down_loss,
+                up_delay,
+                down_delay,
+                idle,
+                nagle,
+                interval,
+                seed,
+            )| {
+                let mut s = base.clone();
+                if let Some(mut w) = windows {
+                    w.sort_unstable();
+                    let mut list = Vec::new();
+                    let mut end = 0;
+                    for (start, len) in w {
+                        let start = start.max(end);
+                        list.push(Window {
+                            at: Dur::ms(start),
+                            len: Dur::ms(len),
+                        });
+                        end = start + len + 1;
+                    }
+                    s.link.outage = if list.is_empty() {
+                        OutageSchedule::None
+                    } else {
+                        OutageSchedule::Windows { windows: list }
+                    };
+                }
+                s.link.outage_affects = affects;
+                s.link.on_outage = policy;
+                s.link.uplink.loss = up_loss;
+                s.link.downlink.loss = down_loss;
+                s.link.uplink.delay = up_delay;
+                s.link.downlink.delay = down_delay;
+                s.server.idle_timeout = idle;
+                s.client.tcp.nagle = nagle;
+                if let AppModel::Periodic { interval: i, .. } = &mut s.client.app {
+                    *i = interval;
+                }
+                s.seed = seed;
+                s
+            },
+        )
+        .boxed()
+}
+
+/// A reproducer.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The shrunk model.
+    pub scenario: Scenario,
+    /// Its finding.
+    pub finding: Finding,
+}
+
+/// How a search went.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The minimal reproducer, if one was found.
+    pub found: Option<Found>,
+    /// Cases generated until the first reproducer (or all of them).
+    pub cases: u64,
+    /// Simulations spent shrinking.
+    pub shrink_runs: u64,
+}
+
+/// Searches around `base` for a reproducer; `progress(runs_so_far, cases_budget)` is called after
+/// every simulation.
+///
+/// # Errors
+/// An unknown signature.
+pub fn search(
+    base: &Scenario,
+    opts: &SearchOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Outcome, SearchError> {
+    check_signature(&opts.target)?;
+    let mut runner = TestRunner::new(Config {
+        cases: opts.cases,
+        rng_seed: RngSeed::Fixed(opts.seed),
+        failure_persistence: None,
+        max_shrink_iters: opts.max_shrink_iters,
+        max_global_rejects: opts.cases.saturating_mul(4),
+        ..Config::default()
+    });
+    let runs = Cell::new(0u64);
+    let first_found = Cell::new(None::<u64>);
+    let progress = RefCell::new(progress);
+    let strat = strategy(base);
+    let result = runner.run(&strat, |s| {
+        runs.set(runs.get() + 1);
+        (progress.borrow_mut())(runs.get(), u64::from(opts.cases));
+        if s.validate().is_err() {
+            return Err(TestCaseError::reject("invalid scenario"));
+        }
+        match evaluate(
+            &s,
+            &opts.target,
+            opts.matching.as_ref(),
+            opts.tolerance,
+            opts.min_tolerance,
+        ) {
+            Some(_) => {
+                if first_found.get().is_none() {
+                    first_found.set(Some(runs.get()));
+                }
+                Err(TestCaseError::fail("signature reproduced"))
+            }
+            None => Ok(()),
+        }
+    });
+    let total = runs.get();
+    let cases = first_found.get().unwrap_or(total);
+    match result {
+        Err(TestError::Fail(_, mut scenario)) => {
+            let finding = evaluate(
+                &scenario,
+                &opts.target,
+                opts.matching.as_ref(),
+                opts.tolerance,
+                opts.min_tolerance,
+            )
+            .expect("the shrunk reproducer reproduces (simulations are deterministic)");
+            scenario.name = format!("{}-{}", base.name, opts.target);
+            Ok(Outcome {
+                found: Some(Found { scenario, finding }),
+                cases,
+                shrink_runs: total - cases,
+            })
+        }
+        _ => Ok(Outcome {
+            found: None,
+            cases,
+            shrink_runs: 0,
+        }),
+    }
+}
+
+/// The reproducer as a model file: a header saying how it was found and what it shows, then the
+/// resolved model.
+pub fn reproducer_toml(found: &Found, opts: &SearchOptions, outcome: &Outcome) -> String {
+    let mut head = format!(
+        "# Reproducer for `{}` found by `tcpsim search --target {} --seed {}` after {} case(s),\n# shrunk in {} further run(s). `tcpsim run` on this file reproduces it.\n",
+        opts.target, opts.target, opts.seed, outcome.cases, outcome.shrink_runs
+    );
+    if let Some(t) = &opts.matching {
+        head += &format!(
+            "# Matches the features of {} within {}% or {}.\n",
+            t.source,
+            opts.tolerance * 100.0,
+            opts.min_tolerance
+        );
+    }
+    head += "# Features:";
+    for (k, v) in &found.finding.features {
+        head += &format!(" {k}={v:.6}");
+    }
+    head.push('\n');
+    let mut s = found.scenario.clone();
+    s.description = format!("Reproducer of {} (tcpsim search)", opts.target);
+    head + &s.to_toml()
+}

@@ -1,0 +1,363 @@
+//! `tcpsim sweep`: a grid of parameter values × K seeds, every run a simulation with the detectors,
+//! on all cores; a CSV row per run and per grid cell.
+//!
+//! Guarantees: the output does not depend on the number of threads (results are stored by run
+//! index); `--shard I/N` runs a contiguous block of cells, and the shards' CSVs, concatenated in
+//! order, are byte for byte the unsharded CSV (only shard 1 writes the header).
+//!
+//! CSV columns: `kind` (`run` or `cell`), `cell`, `run` (empty on cell rows), `seed` (empty on cell
+//! rows), one column per swept parameter, one column per signature (a run's count of findings; a
+//! cell's rate: the fraction of its seeds with at least one), and `features` (a run's findings as
+//! `signature.feature=value` separated by `;`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::clock::{format_duration, parse_duration};
+use crate::model::{ModelError, Scenario};
+use crate::trace::summary::Finding;
+
+/// Applies `f` to every item on `threads` threads; results come back in item order.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
+    let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1).min(items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(i, item);
+                    *slots[i].lock().expect("no panics while holding") = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .expect("not poisoned")
+                .expect("every slot filled")
+        })
+        .collect()
+}
+
+/// One swept parameter: a dotted model key and its values (as `--set` values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    /// Dotted key.
+    pub key: String,
+    /// Values, in order.
+    pub values: Vec<String>,
+}
+
+/// Parses `NAME=FROM..TO:STEPS` (durations with units, or numbers; STEPS ≥ 1 evenly spaced values
+/// including both ends).
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn parse_param(spec: &str) -> Result<Param, String> {
+    let usage = || {
+        format!(
+            "--param {spec:?}: expected NAME=FROM..TO:STEPS, e.g. server.idle_timeout=5s..30s:6"
+        )
+    };
+    let (key, range) = spec.split_once('=').ok_or_else(usage)?;
+    let (range, steps) = range.rsplit_once(':').ok_or_else(usage)?;
+    let (from, to) = range.split_once("..").ok_or_else(usage)?;
+    let steps: usize = steps.trim().parse().map_err(|_| usage())?;
+    if steps == 0 || steps > 10_000 || key.trim().is_empty() {
+        return Err(usage());
+    }
+    let at = |i: usize, a: f64, b: f64| {
+        if steps == 1 {
+            a
+        } else {
+            a + (b - a) * i as f64 / (steps - 1) as f64
+        }
+    };
+    let values = match (parse_duration(from), parse_duration(to)) {
+        (Ok(a), Ok(b)) => (0..steps)
+            .map(|i| {
+                let us = at(i, a.total_micros() as f64, b.total_micros() as f64).round() as u64;
+                format_duration(crate::clock::Duration::from_micros(us))
+            })
+            .collect(),
+        _ => {
+            let a: f64 = from.trim().parse().map_err(|_| usage())?;
+            let b: f64 = to.trim().parse().map_err(|_| usage())?;
+            let integers = !from.contains('.') && !to.contains('.');
+            (0..steps)
+                .map(|i| {
+                    let v = at(i, a, b);
+                    if integers {
+                        format!("{}", v.round() as i64)
+                    } else {
+                        format!("{v}")
+                    }
+                })
+                .collect()
+        }
+    };
+    Ok(Param {
+        key: key.trim().to_string(),
+        values,
+    })
+}
+
+/// Which block of cells to run: shard `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parses `I/N`.
+    ///
+    /// # Errors
+    /// A message.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (usize, usize) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The cells of `total` this shard runs: a contiguous block.
+    pub fn cells(&self, total: usize) -> std::ops::Range<usize> {
+        let start = total * (self.index - 1) / self.count;
+        let end = total * self.index / self.count;
+        start..end
+    }
+}
+
+/// One run's outcome.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Its findings (empty if the run failed).
+    pub findings: Vec<Finding>,
+    /// Why it failed, if it did (a livelock).
+    pub error: Option<String>,
+}
+
+/// Runs one scenario with the detectors and no outputs.
+pub fn run_one(s: &Scenario) -> RunResult {
+    let mut sim = match crate::sim::Sim::new(s) {
+        Ok(sim) => sim,
+        Err(e) => {
+            return RunResult {
+                findings: Vec::new(),
+                error: Some(e.to_string()),
+            };
+        }
+    };
+    let sink = crate::analyze::AnalysisSink::new(s.capture, Default::default());
+    let result = sink.result();
+    sim.add_sink(Box::new(sink));
+    match sim.run() {
+        Ok(_) => RunResult {
+            findings: result
+                .borrow_mut()
+                .take()
+                .map(|a| a.findings)
+                .unwrap_or_default(),
+            error: None,
+        },
+        Err(e) => RunResult {
+            findings: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// A sweep: the model text and path, the parameters, seeds per cell.
+pub struct Sweep<'a> {
+    /// Model text.
+    pub text: &'a str,
+    /// Model path (for errors).
+    pub path: &'a Path,
+    /// Swept parameters (the grid is their product, the first varying slowest).
+    pub params: &'a [Param],
+    /// Seeds per cell: the model's seed, +1, ... +K−1.
+    pub seeds: u32,
+    /// Which cells to run.
+    pub shard: Shard,
+    /// Threads.
+    pub threads: usize,
+}
+
+impl Sweep<'_> {
+    /// Number of cells in the whole grid.
+    pub fn cells(&self) -> usize {
+        self.params.iter().map(|p| p.values.len()).product()
+    }
+
+    /// The `--set` values of cell `c`.
+    pub fn cell_values(&self, mut c: usize) -> Vec<&str> {
+        let mut out = vec![""; self.params.len()];
+        for (i, p) in self.params.iter().enumerate().rev() {
+            out[i] = &p.values[c % p.values.len()];
+            c /= p.values.len();
+        }
+        out
+    }
+
+    /// Runs this shard's cells and returns the CSV text.
+    ///
+    /// # Errors
+    /// A cell whose overrides make an invalid model (checked before anything runs).
+    pub fn run(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<String, ModelError> {
+        let cells: Vec<usize> = self.shard.cells(self.cells()).collect();
+        let mut scenarios = Vec::new();
+        for &c in &cells {
+            let sets: Vec<String> = self
+                .params
+                .iter()
+                .zip(self.cell_values(c))
+                .map(|(p, v)| format!("{}={v}", p.key))
+                .collect();
+            let base = Scenario::from_toml_with(self.text, self.path, &sets)?;
+            for k in 0..self.seeds {
+                let mut s = base.clone();
+                s.seed = base.seed.wrapping_add(u64::from(k));
+                scenarios.push((c, s));
+            }
+        }
+        let done = AtomicUsize::new(0);
+        let total = scenarios.len();
+        let results = par_map(&scenarios, self.threads, |_, (_, s)| {
+            let r = run_one(s);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            r
+        });
+        let sigs: Vec<&str> = crate::detect::signatures().collect();
+        let mut csv = String::new();
+        if self.shard.index == 1 {
+            csv += "kind,cell,run,seed";
+            for p in self.params {
+                csv += ",";
+                csv += &p.key;
+            }
+            for s in &sigs {
+                csv += ",";
+                csv += s;
+            }
+            csv += ",features\n";
+        }
+        for (block, &c) in cells.iter().enumerate() {
+            let values = self.cell_values(c);
+            let mut hits = vec![0u32; sigs.len()];
+            for k in 0..self.seeds as usize {
+                let i = block * self.seeds as usize + k;
+                let (_, s) = &scenarios[i];
+                let r = &results[i];
+                let _ = write!(csv, "run,{c},{},{}", c * self.seeds as usize + k, s.seed);
+                for v in &values {
+                    csv += ",";
+                    csv += v;
+                }
+                for (j, sig) in sigs.iter().enumerate() {
+                    let n = r.findings.iter().filter(|f| f.signature == *sig).count();
+                    hits[j] += u32::from(n > 0);
+                    let _ = write!(csv, ",{n}");
+                }
+                let mut feats: Vec<String> = r
+                    .findings
+                    .iter()
+                    .flat_map(|f| {
+                        f.features
+                            .iter()
+                            .map(move |(k, v)| format!("{}.{k}={v:.6}", f.signature))
+                    })
+                    .collect();
+                if let Some(e) = &r.error {
+                    feats.push(format!("error={}", e.replace([',', ';', '\n'], " ")));
+                }
+                let _ = writeln!(csv, ",{}", feats.join(";"));
+            }
+            let _ = write!(csv, "cell,{c},,");
+            for v in &values {
+                csv += ",";
+                csv += v;
+            }
+            for h in hits {
+                let _ = write!(csv, ",{}", f64::from(h) / f64::from(self.seeds.max(1)));
+            }
+            csv += ",\n";
+        }
+        Ok(csv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves parameter ranges: durations and numbers, both ends included, one step = FROM only.
+    #[test]
+    fn param_ranges() {
+        assert_eq!(
+            parse_param("server.idle_timeout=5s..30s:6").unwrap().values,
+            ["5s", "10s", "15s", "20s", "25s", "30s"]
+        );
+        assert_eq!(parse_param("a.b=1..3:3").unwrap().values, ["1", "2", "3"]);
+        assert_eq!(
+            parse_param("a.p=0.0..0.1:3").unwrap().values,
+            ["0", "0.05", "0.1"]
+        );
+        assert_eq!(parse_param("x=250ms..1s:1").unwrap().values, ["250ms"]);
+        for bad in ["x=1..2", "x=1:3", "=1..2:3", "x=a..b:2", "x=1..2:0"] {
+            assert!(parse_param(bad).is_err(), "{bad}");
+        }
+    }
+
+    // Proves shards partition the cells into contiguous blocks that cover them exactly once.
+    #[test]
+    fn shards_partition() {
+        for total in [0, 1, 7, 10] {
+            for n in 1..=5 {
+                let blocks: Vec<usize> = (1..=n)
+                    .flat_map(|i| Shard { index: i, count: n }.cells(total))
+                    .collect();
+                assert_eq!(
+                    blocks,
+                    (0..total).collect::<Vec<_>>(),
+                    "{total} cells, {n} shards"
+                );
+            }
+        }
+        assert!(
+            Shard::parse("0/3").is_err()
+                && Shard::parse("4/3").is_err()
+                && Shard::parse("x").is_err()
+        );
+    }
+
+    // Proves par_map returns results in item order whatever the thread count.
+    #[test]
+    fn par_map_order() {
+        let items: Vec<u64> = (0..100).collect();
+        for t in [1, 2, 7] {
+            assert_eq!(
+                par_map(&items, t, |i, x| (i as u64) * 1000 + x * x),
+                items.iter().map(|x| x * 1000 + x * x).collect::<Vec<_>>()
+            );
+        }
+    }
+}

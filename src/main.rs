@@ -142,6 +142,8 @@ fn parse_dur(s: &str) -> Result<Dur, String> {
 }
 
 fn main() -> ExitCode {
+    // smoltcp logs through `log`: RUST_LOG=debug shows the stacks' own view.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off")).init();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -870,20 +870,7 @@ impl Scenario {
                 .trim()
                 .parse()
                 .unwrap_or_else(|_| toml_edit::Value::from(value.trim()));
-            let mut item = doc.as_item_mut();
-            for part in &parts[..parts.len() - 1] {
-                let table = item
-                    .as_table_like_mut()
-                    .ok_or_else(|| bad(format!("{part}: the key above it is not a table")))?;
-                if table.get(part).is_none() {
-                    table.insert(part, toml_edit::Item::Table(toml_edit::Table::new()));
-                }
-                item = table.get_mut(part).expect("just inserted");
-            }
-            let table = item
-                .as_table_like_mut()
-                .ok_or_else(|| bad("the key above it is not a table".into()))?;
-            table.insert(parts[parts.len() - 1], toml_edit::Item::Value(value));
+            set_path(Node::Item(doc.as_item_mut()), &parts, value).map_err(bad)?;
             keys.push((key.to_string(), o.clone()));
         }
         Scenario::from_toml(&doc.to_string(), path).map_err(|mut e| {
@@ -1287,6 +1274,84 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// A place in a TOML document being edited by `--set`.
+enum Node<'a> {
+    Item(&'a mut toml_edit::Item),
+    Value(&'a mut toml_edit::Value),
+    Table(&'a mut toml_edit::Table),
+}
+
+/// Sets `parts` (dotted key components; numbers index arrays) under `node` to `value`, creating
+/// missing tables.
+fn set_path(node: Node<'_>, parts: &[&str], value: toml_edit::Value) -> Result<(), String> {
+    let (part, rest) = parts.split_first().expect("non-empty path");
+    let last = rest.is_empty();
+    let index = || {
+        part.parse::<usize>()
+            .map_err(|_| format!("{part}: expected an array index"))
+    };
+    match node {
+        Node::Item(toml_edit::Item::ArrayOfTables(a)) => {
+            let i = index()?;
+            let len = a.len();
+            let t = a
+                .get_mut(i)
+                .ok_or_else(|| format!("{part}: no element {i} (the array has {len})"))?;
+            if last {
+                return Err(format!(
+                    "{part}: cannot replace a whole [[table]]; set its fields"
+                ));
+            }
+            set_path(Node::Table(t), rest, value)
+        }
+        Node::Item(toml_edit::Item::Value(v)) => set_path(Node::Value(v), parts, value),
+        Node::Item(item) => {
+            let t = item
+                .as_table_like_mut()
+                .ok_or_else(|| format!("{part}: the key above it is not a table"))?;
+            table_step(t, part, rest, value)
+        }
+        Node::Table(t) => table_step(t, part, rest, value),
+        Node::Value(toml_edit::Value::Array(a)) => {
+            let i = index()?;
+            let len = a.len();
+            if last {
+                let slot = a
+                    .get_mut(i)
+                    .ok_or_else(|| format!("{part}: no element {i} (the array has {len})"))?;
+                *slot = value;
+                return Ok(());
+            }
+            let v = a
+                .get_mut(i)
+                .ok_or_else(|| format!("{part}: no element {i} (the array has {len})"))?;
+            set_path(Node::Value(v), rest, value)
+        }
+        Node::Value(toml_edit::Value::InlineTable(t)) => table_step(t, part, rest, value),
+        Node::Value(_) => Err(format!("{part}: the key above it is not a table")),
+    }
+}
+
+fn table_step(
+    t: &mut dyn toml_edit::TableLike,
+    part: &str,
+    rest: &[&str],
+    value: toml_edit::Value,
+) -> Result<(), String> {
+    if rest.is_empty() {
+        t.insert(part, toml_edit::Item::Value(value));
+        return Ok(());
+    }
+    if t.get(part).is_none() {
+        t.insert(part, toml_edit::Item::Table(toml_edit::Table::new()));
+    }
+    set_path(
+        Node::Item(t.get_mut(part).expect("just inserted")),
+        rest,
+        value,
+    )
 }
 
 /// 1-based line and column of a byte offset.

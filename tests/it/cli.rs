@@ -466,3 +466,96 @@ fn analyze_bad_captures() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("skipped 1 line"), "{}", stderr(&o));
 }
+
+// Proves the search/sweep/mitigate commands' exit codes: a found reproducer is written and exits 0
+// (and `tcpsim run` on it finds the signature); nothing found exits 1; an unknown signature, a bad
+// --param or --shard exits 2.
+#[test]
+fn search_sweep_mitigate_cli() {
+    let dir = scratch("cli_search");
+    let repro = dir.join("repro.toml");
+    let o = tcpsim(&[
+        "search",
+        "models/esp32-wifi-generic.toml",
+        "--target",
+        "stale-seq-after-fin",
+        "--match",
+        &observed("esp32-wifi-stale-fin-a.txt"),
+        "--cases",
+        "100",
+        "--out",
+        p(&repro),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ack_to_stale_s"));
+    let run = dir.join("run");
+    assert_eq!(
+        tcpsim(&["run", p(&repro), "--out", p(&run)]).status.code(),
+        Some(0)
+    );
+    assert!(
+        fs::read_to_string(run.join("summary.json"))
+            .unwrap()
+            .contains("stale-seq-after-fin")
+    );
+    let none = tcpsim(&[
+        "search",
+        "models/esp32-wifi-generic.toml",
+        "--target",
+        "close-wait-stuck",
+        "--cases",
+        "3",
+        "--out",
+        p(&dir.join("none.toml")),
+    ]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(!dir.join("none.toml").exists());
+    for args in [
+        vec![
+            "search",
+            "models/esp32-wifi-generic.toml",
+            "--target",
+            "nope",
+        ],
+        vec![
+            "sweep",
+            "models/esp32-wifi-stale-fin.toml",
+            "--param",
+            "seed=1..2",
+        ],
+        vec![
+            "sweep",
+            "models/esp32-wifi-stale-fin.toml",
+            "--param",
+            "seed=1..2:2",
+            "--shard",
+            "3/2",
+        ],
+        vec![
+            "mitigate",
+            "models/esp32-wifi-stale-fin.toml",
+            "--target",
+            "stale-seq-after-fin",
+            "--try",
+            "client.tcp.colour=red",
+        ],
+    ] {
+        let o = tcpsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    let o = tcpsim(&[
+        "mitigate",
+        "models/esp32-wifi-stale-fin.toml",
+        "--target",
+        "stale-seq-after-fin",
+        "--try",
+        "server.idle_timeout=30s",
+        "--seeds",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[1]["rate"], 0.0);
+}

@@ -7,6 +7,7 @@ mod field;
 mod importers;
 mod observed;
 mod props;
+mod search;
 
 use std::path::{Path, PathBuf};
 

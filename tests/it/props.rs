@@ -140,3 +140,118 @@ proptest! {
         }
     }
 }
+
+prop_compose! {
+    /// A device streaming to a Linux server whose application closes after an idle timeout, through
+    /// one uplink fade: data often arrives after the server closed.
+    fn closing_server()(
+        seed in any::<u64>(),
+        idle_s in 1..12u64,
+        fade_at in 2_000..20_000u64,
+        fade_len in 100..15_000u64,
+        lwip in any::<bool>(),
+        interval in 20..400u64,
+    ) -> Scenario {
+        let mut s = model("esp32-wifi-telemetry.toml");
+        s.seed = seed;
+        s.duration = Dur::secs(60);
+        s.link.outage = OutageSchedule::Windows { windows: vec![Window { at: Dur::ms(fade_at), len: Dur::ms(fade_len) }] };
+        s.link.outage_affects = Affects::Uplink;
+        if !lwip {
+            s.client.stack = tcpsim::profile::Profile::Smoltcp;
+            s.client.tcp = tcpsim::profile::Profile::Smoltcp.tcp();
+        }
+        if let AppModel::Periodic { interval: i, .. } = &mut s.client.app {
+            *i = Dur::ms(interval);
+        }
+        s.server.idle_timeout = tcpsim::model::OptDur(Some(tcpsim::clock::Duration::from_secs(idle_s)));
+        s.server.close_policy = tcpsim::model::ClosePolicy::Linux;
+        s
+    }
+}
+
+prop_compose! {
+    /// A device streaming through one total outage (drop or hold), with either profile.
+    fn one_outage()(
+        seed in any::<u64>(),
+        at in 2_000..20_000u64,
+        len in 100..15_000u64,
+        hold in any::<bool>(),
+        lwip in any::<bool>(),
+    ) -> (Scenario, f64, f64, f64) {
+        let mut s = model("esp32-wifi-telemetry.toml");
+        s.seed = seed;
+        s.duration = Dur::secs(120);
+        s.link.outage = OutageSchedule::Windows { windows: vec![Window { at: Dur::ms(at), len: Dur::ms(len) }] };
+        s.link.on_outage = if hold { OutagePolicy::Hold } else { OutagePolicy::Drop };
+        if !lwip {
+            s.client.stack = tcpsim::profile::Profile::Smoltcp;
+            s.client.tcp = tcpsim::profile::Profile::Smoltcp.tcp();
+        }
+        let scale = s.client.tcp.timer_scale;
+        (s, at as f64 / 1e3, (at + len) as f64 / 1e3, scale)
+    }
+}
+
+proptest! {
+    #![proptest_config(config(12))]
+
+    // Proves determinism over generated models: the same scenario run twice gives the same trace,
+    // event for event.
+    #[test]
+    fn generated_models_are_deterministic(s in scenario()) {
+        let (a, _) = run_trace(&s).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (b, _) = run_trace(&s).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(a == b, "two runs of the same scenario differ");
+    }
+
+    // Proves the linux close policy's contract: every RST the server sends answers client data that
+    // arrived after the server application closed — at that very instant — and carries that
+    // segment's ack as its seq (Linux's reply); and such data never goes unanswered.
+    #[test]
+    fn linux_close_policy_rsts_answer_late_data(s in closing_server()) {
+        use tcpsim::trace::packet::{Segment, flags};
+        let (trace, _) = run_trace(&s).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let closed_at = trace.app_events(Side::Server).find(|(_, e)| *e == AppEvent::Close).map(|(t, _)| t);
+        let mut last_delivered: Option<(tcpsim::clock::Instant, Segment)> = None;
+        let mut rsts = 0;
+        for e in &trace.events {
+            match &e.kind {
+                EventKind::Delivered { dir: tcpsim::trace::Dir::Uplink, bytes, .. } => {
+                    last_delivered = Some((e.t, Segment::parse(bytes).unwrap()));
+                }
+                EventKind::Offered { dir: tcpsim::trace::Dir::Downlink, bytes, by_middlebox: false, .. } => {
+                    let g = Segment::parse(bytes).unwrap();
+                    if g.has(flags::RST) {
+                        rsts += 1;
+                        let closed = closed_at.ok_or_else(|| TestCaseError::fail("RST without a close"))?;
+                        let (t, data) = last_delivered.clone().ok_or_else(|| TestCaseError::fail("RST without data"))?;
+                        prop_assert!(t == e.t && t >= closed && data.len > 0, "RST at {:?} does not answer data after the close at {:?}", e.t, closed);
+                        prop_assert_eq!(g.seq, data.ack);
+                        prop_assert_eq!(g.flag_str(), "R");
+                    }
+                }
+                _ => {}
+            }
+        }
+        prop_assert!(rsts <= 1, "one RST per connection");
+    }
+
+    // Proves recovery after an outage: the device, which always has data to send and faces an open
+    // window, sends again after the outage ends no later than its next retransmission slot. With
+    // the timer started around the outage's start S and doubling from 1 s (× timer_scale), the next
+    // slot after the end E is at most S + 2(E − S) + scale, and never more than the 60 s cap (×
+    // scale) after E; 0.5 s is allowed for delayed ACKs and DTIM waits.
+    #[test]
+    fn sender_resumes_by_next_retransmission_slot((s, start, end, scale) in one_outage()) {
+        let (trace, _) = run_trace(&s).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let bound = (start + 2.0 * (end - start) + scale).min(end + 60.0 * scale) + 0.5;
+        let resumed = trace.frames().find_map(|(e, dir, bytes, _)| {
+            let t = tcpsim::clock::secs(e.t);
+            let data = tcpsim::trace::packet::Segment::parse(bytes).is_some_and(|g| g.len > 0);
+            (dir == tcpsim::trace::Dir::Uplink && data && t >= end).then_some(t)
+        });
+        let resumed = resumed.ok_or_else(|| TestCaseError::fail("never sent again"))?;
+        prop_assert!(resumed <= bound, "outage {start}..{end} s: resumed at {resumed} s, bound {bound} s");
+    }
+}

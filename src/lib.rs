@@ -65,6 +65,7 @@ pub mod detect;
 pub mod endpoint;
 pub mod link;
 pub mod model;
+pub mod plot;
 pub mod profile;
 pub mod rng;
 pub mod run;

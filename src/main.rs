@@ -45,6 +45,9 @@ enum Command {
         /// Outputs to write: any of text,pcap,csv,summary, or all, or none.
         #[arg(long, default_value = "all", value_parser = Outputs::parse)]
         outputs: Outputs,
+        /// Also write timeline.svg (keeps the trace in memory for the plot).
+        #[arg(long)]
+        plot: bool,
     },
     /// Analyse captures (tcpdump text, pcap, pcapng) or run directories: classify every segment
     /// and run the signature detectors.
@@ -126,6 +129,26 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Draw a timeline (SVG) of a run directory or a capture, or a heatmap of a sweep CSV.
+    Plot {
+        /// A `tcpsim run` directory, a capture (tcpdump text, pcap, pcapng) or a sweep CSV.
+        input: PathBuf,
+        /// Output SVG (default: RUN_DIR/timeline.svg, or the input with .svg).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Start of the time window, in seconds.
+        #[arg(long)]
+        from: Option<f64>,
+        /// End of the time window, in seconds.
+        #[arg(long)]
+        to: Option<f64>,
+        /// Which connection of a capture (0 = the first).
+        #[arg(long, default_value_t = 0)]
+        conn: usize,
+        /// For a sweep CSV: the signature whose rate to show.
+        #[arg(long)]
+        target: Option<String>,
+    },
     /// Validate a model without running it.
     Check {
         /// The model file(s).
@@ -175,6 +198,14 @@ fn out(text: &str) -> Result<()> {
 
 fn real_main(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Plot {
+            input,
+            out: svg_out,
+            from,
+            to,
+            conn,
+            target,
+        } => plot(&input, svg_out, from, to, conn, target.as_deref()),
         Command::Sweep {
             model,
             params,
@@ -235,6 +266,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             force,
             set,
             outputs,
+            plot: with_plot,
         } => {
             let mut s = Scenario::load_with(&model, &set)?;
             if let Some(seed) = seed {
@@ -249,6 +281,15 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             let started = std::time::Instant::now();
             let report = run_to_dir(&s, &dir, force, outputs)
                 .with_context(|| format!("running {}", model.display()))?;
+            if with_plot {
+                let (trace, _) = tcpsim::sim::run_trace(&s)?;
+                let svg = tcpsim::plot::timeline(
+                    &trace,
+                    s.capture,
+                    &tcpsim::plot::PlotOptions::new(&s.name),
+                )?;
+                write_atomic(&dir.join("timeline.svg"), svg.as_bytes())?;
+            }
             let wall = started.elapsed().as_secs_f64();
             let sum = &report.summary;
             let mut text = format!(
@@ -608,5 +649,63 @@ fn mitigate(
         }
         out(&t)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file through a temporary name, so a failure never leaves half a file.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn plot(
+    input: &std::path::Path,
+    svg_out: Option<PathBuf>,
+    from: Option<f64>,
+    to: Option<f64>,
+    conn: usize,
+    target: Option<&str>,
+) -> Result<ExitCode> {
+    use tcpsim::plot::{PlotOptions, heatmap, timeline};
+    let title = input.file_name().map_or_else(
+        || input.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let (svg, default_out) = if input.is_dir() {
+        // A run directory: re-simulate its resolved model (deterministic) for the full trace.
+        let model = input.join("run.toml");
+        let s = Scenario::load(&model)
+            .with_context(|| format!("{}: not a tcpsim run directory", input.display()))?;
+        let (trace, _) = tcpsim::sim::run_trace(&s)?;
+        let mut opts = PlotOptions::new(&s.name);
+        opts.from = from;
+        opts.to = to;
+        (
+            timeline(&trace, s.capture, &opts)?,
+            input.join("timeline.svg"),
+        )
+    } else {
+        let head = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+        if head.starts_with(b"kind,cell,run,seed") {
+            let text = String::from_utf8(head)
+                .with_context(|| format!("{}: not UTF-8", input.display()))?;
+            (heatmap(&text, target, &title)?, input.with_extension("svg"))
+        } else {
+            let (trace, _) = tcpsim::capture::import_trace(input, Default::default())?;
+            let mut opts = PlotOptions::new(&title);
+            opts.from = from;
+            opts.to = to;
+            opts.conn = conn;
+            (
+                timeline(&trace, tcpsim::model::CapturePoint::Server, &opts)?,
+                input.with_extension("svg"),
+            )
+        }
+    };
+    let path = svg_out.unwrap_or(default_out);
+    write_atomic(&path, svg.as_bytes())?;
+    out(&format!("wrote {}\n", path.display()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -559,3 +559,49 @@ fn search_sweep_mitigate_cli() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[1]["rate"], 0.0);
 }
+
+// Proves `run --plot` writes timeline.svg, `plot RUN_DIR` redraws the same bytes, and bad plot
+// inputs exit 2.
+#[test]
+fn plot_cli() {
+    let dir = scratch("cli_plot");
+    let run = dir.join("run");
+    let o = tcpsim(&[
+        "run",
+        "models/esp32-wifi-stale-fin.toml",
+        "--out",
+        p(&run),
+        "--plot",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let first = fs::read(run.join("timeline.svg")).unwrap();
+    let again = dir.join("again.svg");
+    assert_eq!(
+        tcpsim(&["plot", p(&run), "--out", p(&again)]).status.code(),
+        Some(0)
+    );
+    assert!(
+        fs::read(&again).unwrap() == first,
+        "plot of the run directory differs from run --plot"
+    );
+    let empty = dir.join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    for args in [
+        vec!["plot", p(&dir.join("missing.txt"))],
+        vec!["plot", p(&empty)],
+        vec!["plot", p(&run), "--from", "50", "--to", "10"],
+    ] {
+        let o = tcpsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+    let o = tcpsim(&[
+        "plot",
+        &observed("keepalive-100s-reset.txt"),
+        "--out",
+        p(&dir.join("ka.svg")),
+        "--conn",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -6,6 +6,7 @@ mod determinism;
 mod field;
 mod importers;
 mod observed;
+mod plots;
 mod props;
 mod search;
 

@@ -1,0 +1,172 @@
+//! Timeline plots and heatmaps: deterministic, showing what matters, inventing nothing, thinned.
+
+use tcpsim::plot::{PlotOptions, heatmap, timeline};
+use tcpsim::sim::run_trace;
+
+use crate::{model, root};
+
+/// The text of every `<text>` element.
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|r| Some(r[r.find('>')? + 1..r.find("</text>")?].trim().to_string()))
+        .collect()
+}
+
+fn has_text(svg: &str, label: &str) -> bool {
+    texts(svg).iter().any(|t| t == label)
+}
+
+fn stale_fin_svg(opts: &PlotOptions) -> String {
+    let s = model("esp32-wifi-stale-fin.toml");
+    let (trace, _) = run_trace(&s).unwrap();
+    timeline(&trace, s.capture, opts).unwrap()
+}
+
+// Proves the plot is a pure function of its input (byte for byte), and that for the stale-FIN model
+// it shows what a reader needs: the outage band, the dropped retransmissions, the FIN and RST, the
+// finding's measured delays, and the TCP states; text uses only the generic sans-serif family (no
+// system font named).
+#[test]
+fn stale_fin_timeline() {
+    let opts = PlotOptions::new("esp32-wifi-stale-fin");
+    let a = stale_fin_svg(&opts);
+    assert_eq!(a, stale_fin_svg(&opts));
+    for label in [
+        "link down (this direction)",
+        "dropped (where sent)",
+        "retransmission",
+        "FIN",
+        "RST",
+        "server FIN after 15.04 s idle",
+        "FIN ACKed +0.038 s",
+        "stale data +7.55 s",
+        "CLOSE-WAIT",
+        "FIN-WAIT-2",
+        "time (s)",
+        "relative sequence (bytes)",
+    ] {
+        assert!(has_text(&a, label), "missing {label:?} in {:?}", texts(&a));
+    }
+    let families: std::collections::BTreeSet<&str> = a
+        .split("font-family=\"")
+        .skip(1)
+        .map(|r| &r[..r.find('"').unwrap()])
+        .collect();
+    assert_eq!(families.into_iter().collect::<Vec<_>>(), ["sans-serif"]);
+}
+
+// Proves a time window restricts the axis: a 20–40 s window labels 20 s and 40 s and not 0 s.
+#[test]
+fn time_window() {
+    let mut opts = PlotOptions::new("window");
+    opts.from = Some(20.0);
+    opts.to = Some(40.0);
+    let svg = stale_fin_svg(&opts);
+    assert!(
+        has_text(&svg, "20.00") && has_text(&svg, "40.00"),
+        "window labels"
+    );
+    assert!(!has_text(&svg, "0.00"));
+    opts.from = Some(50.0);
+    opts.to = Some(10.0);
+    assert!(
+        timeline(
+            &run_trace(&model("esp32-wifi-stale-fin.toml")).unwrap().0,
+            tcpsim::model::CapturePoint::Server,
+            &opts
+        )
+        .is_err()
+    );
+}
+
+// Proves a capture is drawn from what was captured only: no outage bands, fates or states are
+// invented; its time axis starts at the first packet; the finding is annotated with its delays.
+#[test]
+fn capture_timeline_invents_nothing() {
+    let path = root().join("tests/data/observed/esp32-wifi-stale-fin-b.txt");
+    let (trace, _) = tcpsim::capture::import_trace(&path, Default::default()).unwrap();
+    let svg = timeline(
+        &trace,
+        tcpsim::model::CapturePoint::Server,
+        &PlotOptions::new("b"),
+    )
+    .unwrap();
+    assert!(
+        texts(&svg)
+            .iter()
+            .any(|t| t.ends_with("capture, t = 0 at its first packet (13:52:27.497668)"))
+    );
+    assert!(has_text(&svg, "stale data +31.28 s") && has_text(&svg, "FIN ACKed +0.037 s"));
+    for invented in [
+        "link down",
+        "dropped",
+        "held",
+        "TCP state",
+        "unacknowledged",
+    ] {
+        assert!(
+            !texts(&svg).iter().any(|t| t.contains(invented)),
+            "{invented:?} drawn for a capture"
+        );
+    }
+    let mut opts = PlotOptions::new("b");
+    opts.conn = 1;
+    assert!(
+        timeline(&trace, tcpsim::model::CapturePoint::Server, &opts).is_err(),
+        "only one connection"
+    );
+}
+
+// Proves long runs are thinned to the pixel columns: an hour of telemetry (~108,000 frames) draws
+// a small fraction as many SVG elements, and still every kind of mark.
+#[test]
+fn hour_long_run_is_thinned() {
+    let mut s = model("esp32-wifi-telemetry.toml");
+    s.duration = tcpsim::model::Dur::secs(3600);
+    let (trace, report) = run_trace(&s).unwrap();
+    let frames = report.summary.uplink.frames.offered + report.summary.downlink.frames.offered;
+    let svg = timeline(&trace, s.capture, &PlotOptions::new("hour")).unwrap();
+    let elements = svg.matches('<').count() as u64;
+    assert!(frames > 100_000, "{frames}");
+    assert!(
+        elements * 10 < frames,
+        "{elements} SVG elements for {frames} frames"
+    );
+    assert!(has_text(&svg, "dropped (where sent)") && has_text(&svg, "link down (this direction)"));
+}
+
+// Proves the sweep heatmap shows each cell's rate: with a 30 s read timeout the stale FIN never
+// happens (0%), with 10 s and a 12 s fade it always does (100%).
+#[test]
+fn sweep_heatmap() {
+    let path = root().join("models/esp32-wifi-stale-fin.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let params = [
+        tcpsim::search::sweep::parse_param("server.idle_timeout=10s..30s:2").unwrap(),
+        tcpsim::search::sweep::parse_param("link.outage.windows.0.for=12s..12s:1").unwrap(),
+    ];
+    let csv = tcpsim::search::sweep::Sweep {
+        text: &text,
+        path: &path,
+        params: &params,
+        seeds: 1,
+        shard: tcpsim::search::sweep::Shard { index: 1, count: 1 },
+        threads: 1,
+    }
+    .run(&|_, _| {})
+    .unwrap();
+    let svg = heatmap(&csv, None, "sweep").unwrap();
+    assert!(
+        texts(&svg)
+            .iter()
+            .any(|t| t.ends_with("rate of stale-seq-after-fin"))
+    );
+    assert!(
+        has_text(&svg, "100%") && has_text(&svg, "0%"),
+        "{:?}",
+        texts(&svg)
+    );
+    assert_eq!(svg, heatmap(&csv, None, "sweep").unwrap());
+    assert!(heatmap("a,b\n1,2\n", None, "x").is_err());
+}

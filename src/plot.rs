@@ -896,7 +896,7 @@ pub fn timeline(
                     continue;
                 }
                 chart
-                    .draw_series(LineSeries::new(p, colour.stroke_width(2)))
+                    .draw_series(LineSeries::new(steps(p), colour.stroke_width(2)))
                     .map_err(err)?;
                 legend.push((Sample::Line(colour), label));
             }

@@ -473,6 +473,27 @@ fn state_colour(s: TcpState) -> RGBColor {
     }
 }
 
+type TimeChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The grid and axes shared by every panel over time: seconds on x, `y_desc` on y.
+fn time_mesh(chart: &mut TimeChart<'_, '_>, y_desc: &str) -> Result<(), PlotError> {
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(220, 220, 220))
+        .x_desc("time (s)")
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| format!("{:.0}", v))
+        .x_label_formatter(&|v| format!("{:.2}", v))
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)
+}
+
 /// Draws a trace's timeline as SVG.
 ///
 /// # Errors
@@ -600,17 +621,7 @@ pub fn timeline(
                 .caption(format!("{name}: sequence over time"), ("sans-serif", 15))
                 .build_cartesian_2d(from..to, y0..y1)
                 .map_err(err)?;
-            chart
-                .configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
-                .bold_line_style(RGBColor(220, 220, 220))
-                .x_desc("time (s)")
-                .y_desc("relative sequence (bytes)")
-                .y_label_formatter(&|v| format!("{:.0}", v))
-                .x_label_formatter(&|v| format!("{:.2}", v))
-                .label_style(("sans-serif", 12))
-                .draw()
-                .map_err(err)?;
+            time_mesh(&mut chart, "relative sequence (bytes)")?;
             let mut legend: Vec<(Sample, &str)> = Vec::new();
             let outages: Vec<&(f64, f64)> = flow
                 .outages
@@ -873,17 +884,7 @@ pub fn timeline(
                 )
                 .build_cartesian_2d(from..to, 0.0..ymax)
                 .map_err(err)?;
-            chart
-                .configure_mesh()
-                .light_line_style(RGBColor(238, 238, 238))
-                .bold_line_style(RGBColor(220, 220, 220))
-                .x_desc("time (s)")
-                .y_desc("bytes")
-                .y_label_formatter(&|v| format!("{:.0}", v))
-                .x_label_formatter(&|v| format!("{:.2}", v))
-                .label_style(("sans-serif", 12))
-                .draw()
-                .map_err(err)?;
+            time_mesh(&mut chart, "bytes")?;
             let mut legend: Vec<(Sample, &str)> = Vec::new();
             for (side, which, colour, label) in [
                 (0, 0, RGBColor(31, 90, 180), "client unacknowledged"),

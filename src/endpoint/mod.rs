@@ -376,9 +376,7 @@ mod tests {
     #[test]
     fn clamp_mss_rewrites_syn() {
         use smoltcp::phy::ChecksumCapabilities;
-        use smoltcp::wire::{
-            IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
-        };
+        use smoltcp::wire::{Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
         let (src, dst) = (
             smoltcp::wire::Ipv4Address::new(10, 0, 0, 1),
             smoltcp::wire::Ipv4Address::new(10, 0, 0, 2),
@@ -398,23 +396,7 @@ mod tests {
                 timestamp: None,
                 payload: &[],
             };
-            let ip = Ipv4Repr {
-                src_addr: src,
-                dst_addr: dst,
-                next_header: IpProtocol::Tcp,
-                payload_len: tcp.buffer_len(),
-                hop_limit: 64,
-            };
-            let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
-            let mut p = Ipv4Packet::new_unchecked(&mut buf[..]);
-            ip.emit(&mut p, &ChecksumCapabilities::default());
-            tcp.emit(
-                &mut TcpPacket::new_unchecked(p.payload_mut()),
-                &IpAddress::Ipv4(src),
-                &IpAddress::Ipv4(dst),
-                &ChecksumCapabilities::default(),
-            );
-            buf
+            crate::trace::packet::emit_ipv4_tcp(src, dst, &tcp)
         };
         let out = clamp_mss(&build(1460), 1440).expect("clamped");
         let ip = Ipv4Packet::new_checked(&out[..]).unwrap();

@@ -176,11 +176,7 @@ impl MiddleboxState {
     /// A bare RST towards the receiver of `dir`, as if from the other end, with the sequence number
     /// that receiver expects.
     fn rst(&self, dir: Dir) -> Option<Vec<u8>> {
-        use smoltcp::phy::ChecksumCapabilities;
-        use smoltcp::wire::{
-            IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket,
-            TcpRepr, TcpSeqNumber,
-        };
+        use smoltcp::wire::{TcpControl, TcpRepr, TcpSeqNumber};
         let (ca, cp, sa, sp) = self.ends?;
         let (src, sport, dst, dport) = match dir {
             Dir::Downlink => (sa, sp, ca, cp),
@@ -201,24 +197,11 @@ impl MiddleboxState {
             timestamp: None,
             payload: &[],
         };
-        let (src, dst) = (Ipv4Address::from(src), Ipv4Address::from(dst));
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            hop_limit: 64,
-        };
-        let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
-        let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
-        ip.emit(&mut packet, &ChecksumCapabilities::default());
-        tcp.emit(
-            &mut TcpPacket::new_unchecked(packet.payload_mut()),
-            &IpAddress::Ipv4(src),
-            &IpAddress::Ipv4(dst),
-            &ChecksumCapabilities::default(),
-        );
-        Some(buf)
+        Some(crate::trace::packet::emit_ipv4_tcp(
+            src.into(),
+            dst.into(),
+            &tcp,
+        ))
     }
 }
 
@@ -692,11 +675,7 @@ mod tests {
     }
 
     fn tcp_frame(dir: Dir, seq: u32, len: usize) -> Arc<[u8]> {
-        use smoltcp::phy::ChecksumCapabilities;
-        use smoltcp::wire::{
-            IpAddress, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket,
-            TcpRepr, TcpSeqNumber,
-        };
+        use smoltcp::wire::{Ipv4Address, TcpControl, TcpRepr, TcpSeqNumber};
         let (c, s) = (Ipv4Address::new(10, 0, 0, 1), Ipv4Address::new(10, 0, 0, 2));
         let (src, dst, sp, dp) = match dir {
             Dir::Uplink => (c, s, 1000, 80),
@@ -717,23 +696,7 @@ mod tests {
             timestamp: None,
             payload: &payload,
         };
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            hop_limit: 64,
-        };
-        let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
-        let mut p = Ipv4Packet::new_unchecked(&mut buf[..]);
-        ip.emit(&mut p, &ChecksumCapabilities::default());
-        tcp.emit(
-            &mut TcpPacket::new_unchecked(p.payload_mut()),
-            &IpAddress::Ipv4(src),
-            &IpAddress::Ipv4(dst),
-            &ChecksumCapabilities::default(),
-        );
-        buf.into()
+        crate::trace::packet::emit_ipv4_tcp(src, dst, &tcp).into()
     }
 
     // Proves the middlebox: idle for its timeout after the last frame, it resets both sides with the

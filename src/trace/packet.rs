@@ -177,11 +177,33 @@ impl Segment {
     }
 }
 
+/// Emits an IPv4 packet carrying `tcp` from `src` to `dst`, with valid checksums.
+pub fn emit_ipv4_tcp(src: Ipv4Addr, dst: Ipv4Addr, tcp: &smoltcp::wire::TcpRepr<'_>) -> Vec<u8> {
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{IpAddress, Ipv4Repr};
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
+    let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+    ip.emit(&mut packet, &ChecksumCapabilities::default());
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(packet.payload_mut()),
+        &IpAddress::Ipv4(src),
+        &IpAddress::Ipv4(dst),
+        &ChecksumCapabilities::default(),
+    );
+    buf
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smoltcp::phy::ChecksumCapabilities;
-    use smoltcp::wire::{IpAddress, Ipv4Repr, TcpControl, TcpRepr, TcpSeqNumber};
+    use smoltcp::wire::{TcpControl, TcpRepr, TcpSeqNumber};
 
     fn build(control: TcpControl, payload: &[u8], ack: Option<u32>) -> Vec<u8> {
         let src = smoltcp::wire::Ipv4Address::new(10, 0, 0, 1);
@@ -204,24 +226,7 @@ mod tests {
             timestamp: None,
             payload,
         };
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            hop_limit: 64,
-        };
-        let mut buf = vec![0u8; ip.buffer_len() + tcp.buffer_len()];
-        let mut p = Ipv4Packet::new_unchecked(&mut buf[..]);
-        ip.emit(&mut p, &ChecksumCapabilities::default());
-        let mut t = TcpPacket::new_unchecked(p.payload_mut());
-        tcp.emit(
-            &mut t,
-            &IpAddress::Ipv4(src),
-            &IpAddress::Ipv4(dst),
-            &ChecksumCapabilities::default(),
-        );
-        buf
+        emit_ipv4_tcp(src, dst, &tcp)
     }
 
     // Proves header fields and tcpdump-style flags decode from a real emitted segment.

@@ -165,12 +165,8 @@ fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, Plot
                         high_sent[d] = high_sent[d].max(hi);
                     }
                     let kind = match fate {
-                        Fate::Lost
-                        | Fate::OutageDropped
-                        | Fate::HoldOverflow
-                        | Fate::QueueDropped
-                        | Fate::MiddleboxDropped => Some(Kind::Dropped),
                         Fate::Held { .. } => Some(Kind::Held),
+                        f if f.arrival().is_none() => Some(Kind::Dropped),
                         _ => None,
                     };
                     if s.has(flags::RST) {

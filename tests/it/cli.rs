@@ -605,3 +605,46 @@ fn plot_cli() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+// Proves a closed stdout pipe is not an error (exit 0, no panic): the reader goes away after 10 bytes
+// of a sweep CSV far larger than the pipe buffer.
+#[test]
+fn broken_pipe_is_success() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args([
+            "sweep",
+            "models/gateway-zero-read-eof.toml",
+            "--param",
+            "seed=1..4000:4000",
+            "--jobs",
+            "1",
+        ])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    assert_eq!(&first, b"kind,cell,");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

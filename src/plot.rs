@@ -101,6 +101,30 @@ impl Flow {
         let base = *self.base.get_or_insert(seq);
         i64::from(seq.wrapping_sub(base) as i32)
     }
+
+    /// Records a segment occupying `seq_len` sequence numbers from `seq` (`len` of them data):
+    /// its FIN and data marks, the data as new or a retransmission (not beyond the highest sequence
+    /// seen). Returns its relative range.
+    fn add_segment(&mut self, t: f64, seq: u32, seq_len: u32, len: u32, fin: bool) -> (i64, i64) {
+        let lo = self.rel(seq);
+        let hi = lo + i64::from(seq_len);
+        let retrans = seq_len > 0 && self.high.is_some_and(|h| hi <= h);
+        if seq_len > 0 {
+            self.high = Some(self.high.map_or(hi, |h| h.max(hi)));
+        }
+        if fin {
+            self.segs.push((t, lo, hi, Kind::Fin));
+        }
+        if len > 0 {
+            let kind = if retrans {
+                Kind::Retransmission
+            } else {
+                Kind::New
+            };
+            self.segs.push((t, lo, hi, kind));
+        }
+        (lo, hi)
+    }
 }
 
 struct Lanes {
@@ -157,34 +181,20 @@ fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, Plot
                     if f.name.is_empty() && !by_middlebox {
                         f.name = format!("{}.{} → {}.{}", s.src, s.sport, s.dst, s.dport);
                     }
-                    let lo = f.rel(s.seq);
-                    let hi = lo + i64::from(s.seq_len());
-                    let retrans = s.seq_len() > 0 && f.high.is_some_and(|h| hi <= h);
-                    if s.seq_len() > 0 {
-                        f.high = Some(f.high.map_or(hi, |h| h.max(hi)));
-                        high_sent[d] = high_sent[d].max(hi);
-                    }
                     let kind = match fate {
                         Fate::Held { .. } => Some(Kind::Held),
                         f if f.arrival().is_none() => Some(Kind::Dropped),
                         _ => None,
                     };
-                    if s.has(flags::RST) {
+                    let (lo, hi) = if s.has(flags::RST) {
+                        let lo = f.rel(s.seq);
                         f.segs.push((t, lo, lo, Kind::Rst));
-                    } else if s.has(flags::FIN) {
-                        f.segs.push((t, lo, hi, Kind::Fin));
-                    }
-                    if s.len > 0 {
-                        f.segs.push((
-                            t,
-                            lo,
-                            hi,
-                            if retrans {
-                                Kind::Retransmission
-                            } else {
-                                Kind::New
-                            },
-                        ));
+                        (lo, lo)
+                    } else {
+                        f.add_segment(t, s.seq, s.seq_len(), s.len, s.has(flags::FIN))
+                    };
+                    if s.seq_len() > 0 && !s.has(flags::RST) {
+                        high_sent[d] = high_sent[d].max(hi);
                     }
                     if let Some(k) = kind {
                         f.segs.push((t, lo, hi.max(lo + 1), k));
@@ -271,27 +281,7 @@ fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, Plot
             f.name = format!("{} → {}", names.get(p.src), names.get(p.dst));
         }
         if p.seq_known && !p.has(flags::RST) {
-            let lo = f.rel(p.seq);
-            let hi = lo + i64::from(p.seq_len());
-            let retrans = p.seq_len() > 0 && f.high.is_some_and(|h| hi <= h);
-            if p.seq_len() > 0 {
-                f.high = Some(f.high.map_or(hi, |h| h.max(hi)));
-            }
-            if p.has(flags::FIN) {
-                f.segs.push((t, lo, hi, Kind::Fin));
-            }
-            if p.len > 0 {
-                f.segs.push((
-                    t,
-                    lo,
-                    hi,
-                    if retrans {
-                        Kind::Retransmission
-                    } else {
-                        Kind::New
-                    },
-                ));
-            }
+            f.add_segment(t, p.seq, p.seq_len(), p.len, p.has(flags::FIN));
         } else if p.has(flags::RST) {
             // A bare RST's seq may be absolute (tcpdump prints it so): mark it at the flow's top.
             let y = f.high.unwrap_or(0);

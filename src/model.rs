@@ -806,14 +806,7 @@ impl Scenario {
     /// # Errors
     /// [`ModelError`] naming the file, line, column and field.
     pub fn load(path: &Path) -> Result<Scenario, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError {
-            path: path.to_owned(),
-            line: 0,
-            col: 0,
-            field: String::new(),
-            kind: ModelErrorKind::Io(e.to_string()),
-        })?;
-        Scenario::from_toml(&text, path)
+        Scenario::from_toml(&read_model(path)?, path)
     }
 
     /// Reads a model file, applies `KEY=VALUE` overrides (dotted keys, TOML values; a value that is
@@ -822,16 +815,10 @@ impl Scenario {
     /// # Errors
     /// [`ModelError`]: for a problem in an override, the field is reported as `--set KEY`.
     pub fn load_with(path: &Path, overrides: &[String]) -> Result<Scenario, ModelError> {
+        let text = read_model(path)?;
         if overrides.is_empty() {
-            return Scenario::load(path);
+            return Scenario::from_toml(&text, path);
         }
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError {
-            path: path.to_owned(),
-            line: 0,
-            col: 0,
-            field: String::new(),
-            kind: ModelErrorKind::Io(e.to_string()),
-        })?;
         Scenario::from_toml_with(&text, path, overrides)
     }
 
@@ -1274,6 +1261,17 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// Reads a model file's text; an I/O error names the file.
+fn read_model(path: &Path) -> Result<String, ModelError> {
+    std::fs::read_to_string(path).map_err(|e| ModelError {
+        path: path.to_owned(),
+        line: 0,
+        col: 0,
+        field: String::new(),
+        kind: ModelErrorKind::Io(e.to_string()),
+    })
 }
 
 /// A place in a TOML document being edited by `--set`.

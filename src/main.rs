@@ -279,17 +279,12 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             }
             let dir = dir.unwrap_or_else(|| PathBuf::from("runs").join(&s.name));
             let started = std::time::Instant::now();
+            let outputs = Outputs {
+                plot: with_plot,
+                ..outputs
+            };
             let report = run_to_dir(&s, &dir, force, outputs)
                 .with_context(|| format!("running {}", model.display()))?;
-            if with_plot {
-                let (trace, _) = tcpsim::sim::run_trace(&s)?;
-                let svg = tcpsim::plot::timeline(
-                    &trace,
-                    s.capture,
-                    &tcpsim::plot::PlotOptions::new(&s.name),
-                )?;
-                write_atomic(&dir.join("timeline.svg"), svg.as_bytes())?;
-            }
             let wall = started.elapsed().as_secs_f64();
             let sum = &report.summary;
             let mut text = format!(

@@ -18,7 +18,8 @@ use crate::trace::csv::{EventsCsv, PacketsCsv};
 use crate::trace::pcap::PcapWriter;
 use crate::trace::text::TextWriter;
 
-/// Which output files to write (`run.toml` is always written).
+/// Which output files to write (`run.toml` is always written). Every file, `timeline.svg` included,
+/// comes from the one simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outputs {
     /// `trace.txt`.
@@ -29,6 +30,8 @@ pub struct Outputs {
     pub csv: bool,
     /// `summary.json`.
     pub summary: bool,
+    /// `timeline.svg` (keeps the whole trace in memory for the plot; not part of `all`).
+    pub plot: bool,
 }
 
 impl Outputs {
@@ -38,6 +41,7 @@ impl Outputs {
         pcap: true,
         csv: true,
         summary: true,
+        plot: false,
     };
     /// Only `run.toml`.
     pub const NONE: Outputs = Outputs {
@@ -45,6 +49,7 @@ impl Outputs {
         pcap: false,
         csv: false,
         summary: false,
+        plot: false,
     };
 
     /// Parses a comma-separated list of `text`, `pcap`, `csv`, `summary`, or `all` / `none`.
@@ -59,7 +64,12 @@ impl Outputs {
                 "pcap" => o.pcap = true,
                 "csv" => o.csv = true,
                 "summary" => o.summary = true,
-                "all" => o = Outputs::ALL,
+                "all" => {
+                    o = Outputs {
+                        plot: o.plot,
+                        ..Outputs::ALL
+                    }
+                }
                 "none" => {}
                 other => {
                     return Err(format!(
@@ -90,6 +100,8 @@ pub enum RunError {
     Model(ModelError),
     /// The simulation failed.
     Sim(SimError),
+    /// The timeline could not be drawn.
+    Plot(String),
 }
 
 impl fmt::Display for RunError {
@@ -108,6 +120,7 @@ impl fmt::Display for RunError {
             RunError::Io { path, err } => write!(f, "{}: {err}", path.display()),
             RunError::Model(e) => e.fmt(f),
             RunError::Sim(e) => e.fmt(f),
+            RunError::Plot(e) => write!(f, "drawing timeline.svg: {e}"),
         }
     }
 }
@@ -208,6 +221,11 @@ fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunE
         sim.add_sink(Box::new(sink));
         result
     });
+    let trace = o.plot.then(|| {
+        let sink = crate::sim::SharedTrace::default();
+        sim.add_sink(Box::new(sink.clone()));
+        sink
+    });
     let mut report = sim.run().map_err(|e| match e {
         SimError::Io(err) => RunError::Io {
             path: dir.to_owned(),
@@ -217,6 +235,16 @@ fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunE
     })?;
     if let Some(a) = analysis.and_then(|r| r.borrow_mut().take()) {
         report.summary.findings = a.findings;
+    }
+    if let Some(trace) = trace {
+        let svg = crate::plot::timeline(
+            &trace.take(),
+            point,
+            &crate::plot::PlotOptions::new(&scenario.name),
+        )
+        .map_err(|e| RunError::Plot(e.to_string()))?;
+        let p = dir.join("timeline.svg");
+        fs::write(&p, svg).map_err(io_at(&p))?;
     }
     if o.summary {
         let p = dir.join("summary.json");

@@ -71,6 +71,7 @@ pub mod rng;
 pub mod run;
 pub mod search;
 pub mod sim;
+pub mod summary;
 pub mod trace;
 
 /// The README's examples, compiled as doctests so they stay true.
@@ -79,5 +80,6 @@ pub mod trace;
 pub struct ReadmeDoctests;
 
 pub use model::Scenario;
-pub use sim::{Report, Sim, SimError};
+pub use run::{Report, run_trace, simulate};
+pub use sim::{Sim, SimError};
 pub use trace::{Event, EventKind, Trace};

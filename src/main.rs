@@ -673,7 +673,7 @@ fn plot(
         let model = input.join("run.toml");
         let s = Scenario::load(&model)
             .with_context(|| format!("{}: not a tcpsim run directory", input.display()))?;
-        let (trace, _) = tcpsim::sim::run_trace(&s)?;
+        let (trace, _) = tcpsim::run::run_trace(&s)?;
         let mut opts = PlotOptions::new(&s.name);
         opts.from = from;
         opts.to = to;

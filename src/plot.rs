@@ -25,9 +25,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::analyze::{AnalyzeOptions, analyze_trace};
 use crate::capture::CaptureView;
 use crate::clock::secs;
+use crate::detect::Finding;
 use crate::model::CapturePoint;
-use crate::trace::packet::{Segment, flags};
-use crate::trace::summary::Finding;
+use crate::trace::packet::{Ipv4Segment, TcpFlags};
 use crate::trace::{AppEvent, EventKind, Fate, Side, TcpState, Trace};
 
 /// What went wrong drawing.
@@ -147,8 +147,7 @@ struct Data {
 
 fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, PlotError> {
     let simulated = trace
-        .events
-        .iter()
+        .events()
         .any(|e| matches!(e.kind, EventKind::Offered { .. }));
     let mut flows: [Flow; 2] = Default::default();
     let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -161,7 +160,7 @@ fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, Plot
             bytes: Default::default(),
         };
         let mut down_since: [Option<f64>; 2] = [None, None];
-        for e in &trace.events {
+        for e in trace.events() {
             let t = secs(e.t);
             start = start.min(t);
             end = end.max(t);
@@ -173,34 +172,35 @@ fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, Plot
                     by_middlebox,
                     ..
                 } => {
-                    let Some(s) = Segment::parse(bytes) else {
+                    let Some(frame) = Ipv4Segment::parse(bytes) else {
                         continue;
                     };
+                    let s = frame.tcp;
                     let d = *dir as usize;
                     let f = &mut flows[d];
                     if f.name.is_empty() && !by_middlebox {
-                        f.name = format!("{}.{} → {}.{}", s.src, s.sport, s.dst, s.dport);
+                        f.name = format!("{}.{} → {}.{}", frame.src, s.sport, frame.dst, s.dport);
                     }
                     let kind = match fate {
                         Fate::Held { .. } => Some(Kind::Held),
                         f if f.arrival().is_none() => Some(Kind::Dropped),
                         _ => None,
                     };
-                    let (lo, hi) = if s.has(flags::RST) {
+                    let (lo, hi) = if s.has(TcpFlags::RST) {
                         let lo = f.rel(s.seq);
                         f.segs.push((t, lo, lo, Kind::Rst));
                         (lo, lo)
                     } else {
-                        f.add_segment(t, s.seq, s.seq_len(), s.len, s.has(flags::FIN))
+                        f.add_segment(t, s.seq, s.seq_len(), s.len, s.has(TcpFlags::FIN))
                     };
-                    if s.seq_len() > 0 && !s.has(flags::RST) {
+                    if s.seq_len() > 0 && !s.has(TcpFlags::RST) {
                         high_sent[d] = high_sent[d].max(hi);
                     }
                     if let Some(k) = kind {
                         f.segs.push((t, lo, hi.max(lo + 1), k));
                     }
                     // This frame's ACK acknowledges the other flow.
-                    if s.has(flags::ACK) && !s.has(flags::RST) {
+                    if s.has(TcpFlags::ACK) && !s.has(TcpFlags::RST) {
                         let o = &mut flows[1 - d];
                         let ack = o.rel(s.ack);
                         o.acks.push((t, ack, ack + i64::from(s.win)));
@@ -248,7 +248,7 @@ fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, Plot
     }
     // Imported: the packets of one connection, as captured.
     let mut view = CaptureView::new(point, &trace.endpoints);
-    let packets: Vec<_> = trace.events.iter().filter_map(|e| view.packet(e)).collect();
+    let packets: Vec<_> = trace.events().filter_map(|e| view.packet(&e)).collect();
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     for p in &packets {
         let key = (p.src.min(p.dst), p.src.max(p.dst));
@@ -280,14 +280,14 @@ fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, Plot
         if f.name.is_empty() {
             f.name = format!("{} → {}", names.get(p.src), names.get(p.dst));
         }
-        if p.seq_known && !p.has(flags::RST) {
-            f.add_segment(t, p.seq, p.seq_len(), p.len, p.has(flags::FIN));
-        } else if p.has(flags::RST) {
+        if p.seq_known && !p.has(TcpFlags::RST) {
+            f.add_segment(t, p.seq, p.seq_len(), p.len, p.has(TcpFlags::FIN));
+        } else if p.has(TcpFlags::RST) {
             // A bare RST's seq may be absolute (tcpdump prints it so): mark it at the flow's top.
             let y = f.high.unwrap_or(0);
             f.segs.push((t, y, y, Kind::Rst));
         }
-        if p.has(flags::ACK) && !p.has(flags::RST) {
+        if p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST) {
             let o = &mut flows[1 - d];
             let ack = o.rel(p.ack);
             o.acks.push((t, ack, ack + i64::from(p.win)));

@@ -1,4 +1,6 @@
-//! `tcpsim run`'s job as a library function: simulate a scenario and write its output directory.
+//! Running a scenario: [`simulate`] (the one simulate-and-analyse function, used by `tcpsim run`,
+//! sweeps, searches and mitigation checks), [`run_trace`] (the whole trace in memory) and
+//! [`run_to_dir`] (`tcpsim run`'s output directory).
 //!
 //! Guarantees: outputs stream to disk while the simulation runs (memory stays flat); they are
 //! written into a hidden temporary directory beside the destination and renamed into place only
@@ -6,17 +8,19 @@
 //! existing destination is refused unless `force` is set, and even then only a previous tcpsim
 //! output directory (one holding `run.toml`) or an empty directory is replaced.
 
-use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 use crate::analyze::{AnalysisSink, AnalyzeOptions};
+use crate::clock::Instant;
 use crate::model::{ModelError, Scenario};
-use crate::sim::{Report, Sim, SimError};
+use crate::sim::{Ended, Sim, SimError};
+use crate::summary::{Summary, SummaryBuilder};
 use crate::trace::csv::{EventsCsv, PacketsCsv};
 use crate::trace::pcap::PcapWriter;
 use crate::trace::text::TextWriter;
+use crate::trace::{EventSink, Trace};
 
 /// Which output files to write (`run.toml` is always written). Every file, `timeline.svg` included,
 /// comes from the one simulation.
@@ -82,50 +86,102 @@ impl Outputs {
     }
 }
 
-/// What went wrong writing a run directory.
-#[derive(Debug)]
+/// The outcome of a finished run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// When the run ended.
+    pub end: Instant,
+    /// Why.
+    pub ended: Ended,
+    /// Steps taken.
+    pub steps: u64,
+    /// The run's summary (with the analysis's findings when the run was analysed).
+    pub summary: Summary,
+}
+
+/// Whether [`simulate`] analyses the run (segment classes and signature detectors at the model's
+/// capture point) to fill the summary's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analyse {
+    /// Run the detectors.
+    Yes,
+    /// Counters only (cheaper).
+    No,
+}
+
+/// Simulates `scenario` to the end, streaming every event to `sink`, and returns its report: the
+/// summary folded from the events and, with [`Analyse::Yes`], the findings of the analysis at the
+/// model's capture point. Every part of tcpsim that runs a scenario runs it through here.
+///
+/// # Errors
+/// An invalid scenario, a livelock, or the sink's I/O error.
+pub fn simulate(
+    scenario: &Scenario,
+    sink: &mut dyn EventSink,
+    analyse: Analyse,
+) -> Result<Report, RunError> {
+    let sim = Sim::new(scenario)?;
+    let mut summary = SummaryBuilder::new(&scenario.name, scenario.seed);
+    let mut analysis = (analyse == Analyse::Yes)
+        .then(|| AnalysisSink::new(scenario.capture, AnalyzeOptions::default()));
+    let finished = match &mut analysis {
+        Some(a) => sim.run(&mut (&mut summary, (a, sink))),
+        None => sim.run(&mut (&mut summary, sink)),
+    }?;
+    let findings = analysis
+        .and_then(AnalysisSink::into_analysis)
+        .map(|a| a.findings)
+        .unwrap_or_default();
+    Ok(Report {
+        end: finished.end,
+        ended: finished.ended,
+        steps: finished.steps,
+        summary: summary.summary(finished.end, finished.ended.name(), findings),
+    })
+}
+
+/// Runs `scenario` to the end and returns its whole trace and its analysed report.
+///
+/// # Errors
+/// As [`simulate`].
+pub fn run_trace(scenario: &Scenario) -> Result<(Trace, Report), RunError> {
+    let mut trace = Trace::default();
+    let report = simulate(scenario, &mut trace, Analyse::Yes)?;
+    Ok((trace, report))
+}
+
+/// What went wrong running a scenario or writing a run directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// The destination exists and `force` was not given.
+    #[error("{} already exists (use --force to replace it)", .0.display())]
     Exists(PathBuf),
     /// The destination exists but does not look like a tcpsim output directory.
+    #[error(
+        "{} exists and is not a tcpsim output directory (no run.toml); refusing to replace it",
+        .0.display()
+    )]
     NotOurs(PathBuf),
     /// A file could not be written.
+    #[error("{}: {err}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
         /// The error.
+        #[source]
         err: io::Error,
     },
     /// The scenario is invalid.
-    Model(ModelError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
     /// The simulation failed.
-    Sim(SimError),
+    #[error(transparent)]
+    Sim(#[from] SimError),
     /// The timeline could not be drawn.
+    #[error("drawing timeline.svg: {0}")]
     Plot(String),
 }
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::Exists(p) => write!(
-                f,
-                "{} already exists (use --force to replace it)",
-                p.display()
-            ),
-            RunError::NotOurs(p) => write!(
-                f,
-                "{} exists and is not a tcpsim output directory (no run.toml); refusing to replace it",
-                p.display()
-            ),
-            RunError::Io { path, err } => write!(f, "{}: {err}", path.display()),
-            RunError::Model(e) => e.fmt(f),
-            RunError::Sim(e) => e.fmt(f),
-            RunError::Plot(e) => write!(f, "drawing timeline.svg: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for RunError {}
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
     move |err| RunError::Io {
@@ -193,52 +249,44 @@ pub fn run_to_dir(
 fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunError> {
     let toml_path = dir.join("run.toml");
     fs::write(&toml_path, run_toml(scenario)).map_err(io_at(&toml_path))?;
-    let mut sim = Sim::new(scenario).map_err(RunError::Model)?;
     let point = scenario.capture;
+    let mut sinks: Vec<Box<dyn EventSink>> = Vec::new();
     if o.text {
-        sim.add_sink(Box::new(TextWriter::new(
+        sinks.push(Box::new(TextWriter::new(
             create(&dir.join("trace.txt"))?,
             point,
         )));
     }
     if o.pcap {
         let p = dir.join("trace.pcap");
-        sim.add_sink(Box::new(
+        sinks.push(Box::new(
             PcapWriter::new(create(&p)?, point).map_err(io_at(&p))?,
         ));
     }
     if o.csv {
         let p = dir.join("packets.csv");
-        sim.add_sink(Box::new(
+        sinks.push(Box::new(
             PacketsCsv::new(create(&p)?, point).map_err(io_at(&p))?,
         ));
         let p = dir.join("events.csv");
-        sim.add_sink(Box::new(EventsCsv::new(create(&p)?).map_err(io_at(&p))?));
+        sinks.push(Box::new(EventsCsv::new(create(&p)?).map_err(io_at(&p))?));
     }
-    let analysis = o.summary.then(|| {
-        let sink = AnalysisSink::new(point, AnalyzeOptions::default());
-        let result = sink.result();
-        sim.add_sink(Box::new(sink));
-        result
-    });
-    let trace = o.plot.then(|| {
-        let sink = crate::sim::SharedTrace::default();
-        sim.add_sink(Box::new(sink.clone()));
-        sink
-    });
-    let mut report = sim.run().map_err(|e| match e {
-        SimError::Io(err) => RunError::Io {
+    let mut trace = o.plot.then(Trace::default);
+    let analyse = if o.summary { Analyse::Yes } else { Analyse::No };
+    let result = match &mut trace {
+        Some(t) => simulate(scenario, &mut (&mut sinks, t), analyse),
+        None => simulate(scenario, &mut sinks, analyse),
+    };
+    let report = result.map_err(|e| match e {
+        RunError::Sim(SimError::Io(err)) => RunError::Io {
             path: dir.to_owned(),
             err,
         },
-        e => RunError::Sim(e),
+        e => e,
     })?;
-    if let Some(a) = analysis.and_then(|r| r.borrow_mut().take()) {
-        report.summary.findings = a.findings;
-    }
     if let Some(trace) = trace {
         let svg = crate::plot::timeline(
-            &trace.take(),
+            &trace,
             point,
             &crate::plot::PlotOptions::new(&scenario.name),
         )

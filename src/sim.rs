@@ -6,59 +6,47 @@
 //! transmissions in order), then jumps the clock to the earliest `poll_at` of the parts. Nothing is
 //! polled on a fixed tick; idle time costs nothing.
 //!
+//! The simulation owns no outputs: every call to [`Sim::step`] or [`Sim::run`] takes the
+//! [`EventSink`] that receives the events (a writer, a [`Trace`](crate::Trace), a tuple or `Vec` of
+//! them), so results are read from sinks the caller owns. Frames are recycled through a buffer pool
+//! and reported to sinks by reference: a run in steady state allocates nothing per frame.
+//!
 //! Guarantees: the same scenario gives the same events, in the same order, every time; time never
 //! goes backwards; the run stops at `duration` or once both applications are done; a loop that stops
 //! making progress at one instant is reported as [`SimError::Livelock`] instead of hanging.
 
-use std::fmt;
 use std::io;
-use std::sync::Arc;
 
 use crate::clock::{Clock, Instant};
 use crate::endpoint::Endpoint;
 use crate::link::Link;
 use crate::model::{ModelError, ModelErrorKind, Scenario};
-use crate::trace::summary::{Summary, SummaryBuilder};
-use crate::trace::{Event, EventKind, EventSink, Side, Trace};
+use crate::trace::{Event, EventKind, EventSink, Side};
 
 /// Steps allowed at one instant before the run is declared a livelock.
 pub const LIVELOCK_STEPS: u64 = 10_000;
 
 /// Why a run stopped with an error.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SimError {
     /// Too many steps at one instant without time advancing.
+    #[error(
+        "livelock: more than {LIVELOCK_STEPS} steps at t={} s without time advancing",
+        crate::clock::fmt_secs(*at)
+    )]
     Livelock {
         /// The instant.
         at: Instant,
     },
     /// An output sink failed.
-    Io(io::Error),
-}
-
-impl fmt::Display for SimError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SimError::Livelock { at } => write!(
-                f,
-                "livelock: more than {LIVELOCK_STEPS} steps at t={} s without time advancing",
-                crate::clock::fmt_secs(*at)
-            ),
-            SimError::Io(e) => write!(f, "writing outputs: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SimError {}
-
-impl From<io::Error> for SimError {
-    fn from(e: io::Error) -> Self {
-        SimError::Io(e)
-    }
+    #[error("writing outputs: {0}")]
+    Io(#[from] io::Error),
 }
 
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Ended {
     /// Both applications finished and their connections closed.
     AppsDone,
@@ -76,17 +64,15 @@ impl Ended {
     }
 }
 
-/// The outcome of a finished run.
-#[derive(Debug, Clone)]
-pub struct Report {
+/// How a finished run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
     /// When the run ended.
     pub end: Instant,
     /// Why.
     pub ended: Ended,
     /// Steps taken.
     pub steps: u64,
-    /// The run's summary.
-    pub summary: Summary,
 }
 
 /// A simulation in progress.
@@ -96,12 +82,34 @@ pub struct Sim {
     link: Link,
     client: Endpoint,
     server: Endpoint,
-    sinks: Vec<Box<dyn EventSink>>,
-    summary: SummaryBuilder,
-    scratch: Vec<EventKind>,
+    /// Events of the endpoints, emitted in order after each call into them.
+    scratch: Vec<EventKind<'static>>,
+    /// Spare frame buffers.
+    pool: Vec<Vec<u8>>,
     next_seq: u64,
     steps: u64,
     ended: Option<Ended>,
+}
+
+/// Hands events to a sink, numbering them.
+struct Emitter<'s> {
+    next_seq: &'s mut u64,
+    sink: &'s mut dyn EventSink,
+}
+
+impl Emitter<'_> {
+    fn emit(&mut self, t: Instant, kind: EventKind<'_>) -> io::Result<()> {
+        let seq = *self.next_seq;
+        *self.next_seq += 1;
+        self.sink.handle_event(&Event { t, seq, kind })
+    }
+
+    fn emit_all(&mut self, t: Instant, kinds: &mut Vec<EventKind<'static>>) -> io::Result<()> {
+        for k in kinds.drain(..) {
+            self.emit(t, k)?;
+        }
+        Ok(())
+    }
 }
 
 impl Sim {
@@ -125,18 +133,12 @@ impl Sim {
             link: Link::new(&scenario.link, seed),
             client: Endpoint::new(Side::Client, &scenario.client, &scenario.server, seed),
             server: Endpoint::new(Side::Server, &scenario.server, &scenario.client, seed),
-            sinks: Vec::new(),
-            summary: SummaryBuilder::new(&scenario.name, seed),
             scratch: Vec::new(),
+            pool: Vec::new(),
             next_seq: 0,
             steps: 0,
             ended: None,
         })
-    }
-
-    /// Adds an output that receives every event from now on.
-    pub fn add_sink(&mut self, sink: Box<dyn EventSink>) {
-        self.sinks.push(sink);
     }
 
     /// The current virtual time.
@@ -152,106 +154,31 @@ impl Sim {
         }
     }
 
-    fn emit(&mut self, t: Instant, kind: EventKind) -> io::Result<()> {
-        let e = Event {
-            t,
-            seq: self.next_seq,
-            kind,
-        };
-        self.next_seq += 1;
-        self.summary.handle_event(&e)?;
-        for s in &mut self.sinks {
-            s.handle_event(&e)?;
+    fn endpoint_mut(&mut self, side: Side) -> &mut Endpoint {
+        match side {
+            Side::Client => &mut self.client,
+            Side::Server => &mut self.server,
         }
-        Ok(())
     }
 
-    fn flush_scratch(&mut self, now: Instant) -> io::Result<()> {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        for k in scratch.drain(..) {
-            self.emit(now, k)?;
-        }
-        self.scratch = scratch;
-        Ok(())
-    }
-
-    /// Runs everything due at the current instant, then advances the clock to the next event.
-    /// Returns `Ok(true)` once the run is over (calling again is a no-op that returns `Ok(true)`).
+    /// Runs everything due at the current instant, reporting events to `sink`, then advances the
+    /// clock to the next event. Returns `Ok(true)` once the run is over (calling again is a no-op
+    /// that returns `Ok(true)`).
     ///
     /// # Errors
-    /// [`SimError::Livelock`] or an output's I/O error.
-    pub fn step(&mut self) -> Result<bool, SimError> {
+    /// [`SimError::Livelock`] or the sink's I/O error.
+    pub fn step(&mut self, sink: &mut dyn EventSink) -> Result<bool, SimError> {
         if self.ended.is_some() {
             return Ok(true);
         }
         self.steps += 1;
         let now = self.clock.now();
-
-        while let Some((t, dir, up)) = self.link.poll_edge(now) {
-            self.emit(t, EventKind::Link { dir, up })?;
-        }
-        while let Some((dir, bytes, id, fate)) = self.link.poll_injected(now) {
-            self.emit(
-                now,
-                EventKind::Offered {
-                    id,
-                    dir,
-                    bytes,
-                    fate,
-                    by_middlebox: true,
-                },
-            )?;
-        }
-        while let Some(a) = self.link.poll_delivery(now) {
-            self.emit(
-                now,
-                EventKind::Delivered {
-                    id: a.id,
-                    dir: a.dir,
-                    bytes: a.bytes.clone(),
-                },
-            )?;
-            let to = match a.dir.receiver() {
-                Side::Client => &mut self.client,
-                Side::Server => &mut self.server,
-            };
-            to.handle_frame(a.bytes, &mut self.scratch);
-            self.flush_scratch(now)?;
-        }
+        self.handle_link(now, sink)?;
         for side in [Side::Client, Side::Server] {
-            let ep = match side {
-                Side::Client => &mut self.client,
-                Side::Server => &mut self.server,
-            };
-            if !ep.is_due(now) {
-                continue;
-            }
-            ep.poll(now, &mut self.scratch);
-            self.flush_scratch(now)?;
-            loop {
-                let ep = match side {
-                    Side::Client => &mut self.client,
-                    Side::Server => &mut self.server,
-                };
-                let Some(p) = ep.poll_transmit() else { break };
-                let bytes: Arc<[u8]> = p.into();
-                let dir = side.sends();
-                let (id, fate) = self.link.handle_frame(now, dir, bytes.clone());
-                self.emit(
-                    now,
-                    EventKind::Offered {
-                        id,
-                        dir,
-                        bytes,
-                        fate,
-                        by_middlebox: false,
-                    },
-                )?;
-            }
+            self.poll_endpoint(side, now, sink)?;
         }
-
         if self.client.is_done() && self.server.is_done() {
-            return self.finish(now, Ended::AppsDone);
+            return self.finish(now, Ended::AppsDone, sink);
         }
         let next = [
             self.client.poll_at(now),
@@ -271,89 +198,126 @@ impl Sim {
             _ => {
                 let end = self.deadline.max(now);
                 self.clock.advance_to(end);
-                self.finish(end, Ended::Duration)
+                self.finish(end, Ended::Duration, sink)
             }
         }
     }
 
-    fn finish(&mut self, end: Instant, ended: Ended) -> Result<bool, SimError> {
-        self.ended = Some(ended);
-        for s in &mut self.sinks {
-            s.finish(end)?;
+    /// Outage edges, middlebox injections and deliveries due at `now`.
+    fn handle_link(&mut self, now: Instant, sink: &mut dyn EventSink) -> io::Result<()> {
+        let mut out = Emitter {
+            next_seq: &mut self.next_seq,
+            sink,
+        };
+        while let Some((t, dir, up)) = self.link.poll_edge(now) {
+            out.emit(t, EventKind::Link { dir, up })?;
         }
+        while let Some((dir, bytes, id, fate)) = self.link.poll_injected(now) {
+            out.emit(
+                now,
+                EventKind::Offered {
+                    id,
+                    dir,
+                    bytes: &bytes,
+                    fate,
+                    by_middlebox: true,
+                },
+            )?;
+            self.pool.extend(self.link.enqueue(id, dir, fate, bytes));
+        }
+        while let Some(a) = self.link.poll_delivery(now) {
+            out.emit(
+                now,
+                EventKind::Delivered {
+                    id: a.id,
+                    dir: a.dir,
+                    bytes: &a.bytes,
+                },
+            )?;
+            let to = match a.dir.receiver() {
+                Side::Client => &mut self.client,
+                Side::Server => &mut self.server,
+            };
+            to.handle_frame(now, a.bytes, &mut self.scratch);
+            out.emit_all(now, &mut self.scratch)?;
+        }
+        Ok(())
+    }
+
+    /// Lets one endpoint run if it is due, and offers what it transmitted to the link.
+    fn poll_endpoint(
+        &mut self,
+        side: Side,
+        now: Instant,
+        sink: &mut dyn EventSink,
+    ) -> io::Result<()> {
+        let mut pool = std::mem::take(&mut self.pool);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let ep = self.endpoint_mut(side);
+        if !ep.is_due(now) {
+            self.pool = pool;
+            self.scratch = scratch;
+            return Ok(());
+        }
+        ep.balance_buffers(&mut pool);
+        ep.poll(now, &mut scratch);
+        let mut out = Emitter {
+            next_seq: &mut self.next_seq,
+            sink,
+        };
+        let result = out.emit_all(now, &mut scratch).and_then(|()| {
+            let ep = match side {
+                Side::Client => &mut self.client,
+                Side::Server => &mut self.server,
+            };
+            while let Some(frame) = ep.poll_transmit() {
+                let dir = side.sends();
+                let (id, fate) = self.link.handle_frame(now, dir, &frame);
+                out.emit(
+                    now,
+                    EventKind::Offered {
+                        id,
+                        dir,
+                        bytes: &frame,
+                        fate,
+                        by_middlebox: false,
+                    },
+                )?;
+                pool.extend(self.link.enqueue(id, dir, fate, frame));
+            }
+            Ok(())
+        });
+        self.pool = pool;
+        self.scratch = scratch;
+        result
+    }
+
+    fn finish(
+        &mut self,
+        end: Instant,
+        ended: Ended,
+        sink: &mut dyn EventSink,
+    ) -> Result<bool, SimError> {
+        self.ended = Some(ended);
+        sink.finish(end)?;
         Ok(true)
     }
 
-    /// Steps until the run is over.
+    /// Steps until the run is over, reporting every event to `sink`.
     ///
     /// # Errors
     /// As [`Sim::step`].
-    pub fn run(mut self) -> Result<Report, SimError> {
-        while !self.step()? {}
-        Ok(self.report())
+    pub fn run(mut self, sink: &mut dyn EventSink) -> Result<Finished, SimError> {
+        while !self.step(sink)? {}
+        Ok(self.finished())
     }
 
-    /// The report so far (final once [`Sim::step`] returned `Ok(true)`).
-    pub fn report(&self) -> Report {
-        let ended = self.ended.unwrap_or(Ended::Duration);
-        Report {
+    /// Where the run stands (final once [`Sim::step`] returned `Ok(true)`).
+    pub fn finished(&self) -> Finished {
+        Finished {
             end: self.clock.now(),
-            ended,
+            ended: self.ended.unwrap_or(Ended::Duration),
             steps: self.steps,
-            summary: self.summary.summary(self.clock.now(), ended.name()),
         }
-    }
-}
-
-/// Runs `scenario` to the end and returns its whole trace and report.
-///
-/// # Errors
-/// [`RunTraceError::Model`] for an invalid scenario, [`RunTraceError::Sim`] if the run fails.
-pub fn run_trace(scenario: &Scenario) -> Result<(Trace, Report), RunTraceError> {
-    let mut sim = Sim::new(scenario).map_err(RunTraceError::Model)?;
-    let shared = SharedTrace::default();
-    sim.add_sink(Box::new(shared.clone()));
-    let report = sim.run().map_err(RunTraceError::Sim)?;
-    let trace = shared.take();
-    Ok((trace, report))
-}
-
-/// Error of [`run_trace`].
-#[derive(Debug)]
-pub enum RunTraceError {
-    /// The scenario is invalid.
-    Model(ModelError),
-    /// The run failed.
-    Sim(SimError),
-}
-
-impl fmt::Display for RunTraceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunTraceError::Model(e) => e.fmt(f),
-            RunTraceError::Sim(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for RunTraceError {}
-
-/// A [`Trace`] sink that can be read back after the sim (which owns its sinks) is gone.
-#[derive(Clone, Default)]
-pub struct SharedTrace(std::rc::Rc<std::cell::RefCell<Trace>>);
-
-impl SharedTrace {
-    /// Takes the trace collected so far.
-    pub fn take(&self) -> Trace {
-        std::mem::take(&mut self.0.borrow_mut())
-    }
-}
-
-impl EventSink for SharedTrace {
-    fn handle_event(&mut self, e: &Event) -> io::Result<()> {
-        self.0.borrow_mut().handle_event(e)
-    }
-    fn finish(&mut self, end: Instant) -> io::Result<()> {
-        self.0.borrow_mut().finish(end)
     }
 }

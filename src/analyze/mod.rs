@@ -26,13 +26,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::capture::{Endpoints, ImportError, ImportOptions, ImportStats, Packet, import_file};
+use crate::capture::{Endpoints, ImportError, ImportOptions, ImportStats, import_file};
 use crate::clock::{Duration, Instant, secs};
+use crate::detect::Finding;
 use crate::detect::{self, Detector};
 use crate::model::CapturePoint;
 use crate::trace::Trace;
-use crate::trace::packet::flags;
-use crate::trace::summary::Finding;
+use crate::trace::packet::Packet;
+use crate::trace::packet::TcpFlags;
 
 /// Segment classes, in report order.
 pub const CLASSES: [&str; 17] = [
@@ -277,7 +278,7 @@ impl Analyzer {
     pub fn handle(&mut self, p: &Packet) {
         self.last_t = Some(self.last_t.map_or(p.t, |l| l.max(p.t)));
         let key = (p.src.min(p.dst), p.src.max(p.dst));
-        let fresh_syn = p.has(flags::SYN) && !p.has(flags::ACK);
+        let fresh_syn = p.has(TcpFlags::SYN) && !p.has(TcpFlags::ACK);
         if let Some(c) = self.open.get(&key)
             && fresh_syn
             && (c.closed || c.dirs.iter().any(|d| d.high.is_some()))
@@ -426,9 +427,9 @@ impl Conn {
         self.dirs[from].last_t = Some(p.t);
 
         // Undo tcpdump's relative numbering (see trace::text for the rule).
-        if p.has(flags::SYN) && p.seq_known {
+        if p.has(TcpFlags::SYN) && p.seq_known {
             self.dirs[from].isn = Some(p.seq);
-        } else if p.has(flags::ACK) {
+        } else if p.has(TcpFlags::ACK) {
             if self.relative.is_none() {
                 // Absolute numbers continue from the ISN; relative ones start again from 1.
                 // Whichever the printed value is nearer to is how it was printed.
@@ -457,13 +458,13 @@ impl Conn {
         let mut in_order = false;
         let mut first_sent = None;
         let mut hole_seen = None;
-        if p.has(flags::SYN) {
+        if p.has(TcpFlags::SYN) {
             c |= Classes::SYN;
         }
-        if p.has(flags::FIN) {
+        if p.has(TcpFlags::FIN) {
             c |= Classes::FIN;
         }
-        if p.has(flags::RST) {
+        if p.has(TcpFlags::RST) {
             c |= Classes::RST;
         }
         let n = p.seq_len();
@@ -472,18 +473,18 @@ impl Conn {
         let peer_dupacks_for = (self.dirs[to].dupacks >= 2)
             .then_some(self.dirs[to].last_ack)
             .flatten();
-        if n > 0 && !p.has(flags::RST) {
+        if n > 0 && !p.has(TcpFlags::RST) {
             if !p.seq_known {
                 c |= Classes::DATA_UNKNOWN_SEQ;
             } else {
                 let d = &mut self.dirs[from];
                 let (seq, end) = (p.seq, p.seq.wrapping_add(n));
-                if p.has(flags::FIN) {
+                if p.has(TcpFlags::FIN) {
                     d.fin_seq = Some(end.wrapping_sub(1));
                 }
                 match d.high {
                     None => {
-                        if p.len > 0 || p.has(flags::FIN) {
+                        if p.len > 0 || p.has(TcpFlags::FIN) {
                             c |= Classes::NEW_DATA;
                         }
                         d.high = Some(end);
@@ -491,7 +492,7 @@ impl Conn {
                     Some(h) if seq == h => {
                         if peer_win_zero && p.len == 1 {
                             c |= Classes::ZERO_WINDOW_PROBE;
-                        } else if p.len > 0 || p.has(flags::FIN) {
+                        } else if p.len > 0 || p.has(TcpFlags::FIN) {
                             c |= Classes::NEW_DATA;
                         }
                         d.high = Some(end);
@@ -511,7 +512,7 @@ impl Conn {
                         d.high = Some(end);
                     }
                     Some(h) => {
-                        if p.len == 1 && end == h && !p.has(flags::FIN | flags::SYN) {
+                        if p.len == 1 && end == h && !p.has(TcpFlags::FIN | TcpFlags::SYN) {
                             c |= Classes::KEEP_ALIVE;
                         } else {
                             // A hole filler?
@@ -568,7 +569,7 @@ impl Conn {
             }
         }
 
-        if p.has(flags::ACK) && !p.has(flags::RST) {
+        if p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST) {
             let d = &self.dirs[from];
             let peer_high = self.dirs[to].high;
             let same_ack = d.last_ack == Some(p.ack);
@@ -646,10 +647,10 @@ impl Conn {
                     peer.fin_acked = true;
                 }
             }
-        } else if !p.has(flags::ACK) && c == 0 {
+        } else if !p.has(TcpFlags::ACK) && c == 0 {
             c |= Classes::ACK;
         }
-        if p.win == 0 && !p.has(flags::RST) {
+        if p.win == 0 && !p.has(TcpFlags::RST) {
             c |= Classes::ZERO_WINDOW;
         }
         self.dirs[from].last_keepalive = c & Classes::KEEP_ALIVE != 0;
@@ -672,7 +673,7 @@ impl Conn {
         for d in &mut self.detectors {
             d.handle(&seen, &mut self.findings);
         }
-        if p.has(flags::RST) || (self.dirs[0].fin_acked && self.dirs[1].fin_acked) {
+        if p.has(TcpFlags::RST) || (self.dirs[0].fin_acked && self.dirs[1].fin_acked) {
             self.closed = true;
         }
     }
@@ -731,11 +732,11 @@ pub fn analyze_trace(trace: &Trace, point: CapturePoint, opts: AnalyzeOptions) -
 }
 
 /// An [`crate::trace::EventSink`] that analyses a simulation's frames at a capture point as they
-/// happen; the result is available from [`AnalysisSink::result`] once the run has finished.
+/// happen; [`AnalysisSink::into_analysis`] gives the result once the run has finished.
 pub struct AnalysisSink {
     view: crate::capture::CaptureView,
     analyzer: Option<Analyzer>,
-    result: std::rc::Rc<std::cell::RefCell<Option<Analysis>>>,
+    result: Option<Analysis>,
 }
 
 impl AnalysisSink {
@@ -744,18 +745,18 @@ impl AnalysisSink {
         AnalysisSink {
             view: crate::capture::CaptureView::new(point, &[]),
             analyzer: Some(Analyzer::new(opts)),
-            result: Default::default(),
+            result: None,
         }
     }
 
-    /// A handle to the result, filled when the run finishes.
-    pub fn result(&self) -> std::rc::Rc<std::cell::RefCell<Option<Analysis>>> {
-        self.result.clone()
+    /// The analysis, once the run has finished (`None` before).
+    pub fn into_analysis(self) -> Option<Analysis> {
+        self.result
     }
 }
 
 impl crate::trace::EventSink for AnalysisSink {
-    fn handle_event(&mut self, e: &crate::trace::Event) -> std::io::Result<()> {
+    fn handle_event(&mut self, e: &crate::trace::Event<'_>) -> std::io::Result<()> {
         if let (Some(an), Some(p)) = (self.analyzer.as_mut(), self.view.packet(e)) {
             an.handle(&p);
         }
@@ -764,8 +765,7 @@ impl crate::trace::EventSink for AnalysisSink {
 
     fn finish(&mut self, end: Instant) -> std::io::Result<()> {
         if let Some(an) = self.analyzer.take() {
-            *self.result.borrow_mut() =
-                Some(Analysis::new(an.finish_at(self.view.endpoints(), end)));
+            self.result = Some(Analysis::new(an.finish_at(self.view.endpoints(), end)));
         }
         Ok(())
     }
@@ -774,9 +774,10 @@ impl crate::trace::EventSink for AnalysisSink {
 #[cfg(test)]
 mod tests {
     use crate::detect::testkit::*;
-    use crate::trace::packet::flags::*;
 
-    fn classes(packets: &[crate::capture::Packet]) -> std::collections::BTreeMap<String, u64> {
+    fn classes(
+        packets: &[crate::trace::packet::Packet],
+    ) -> std::collections::BTreeMap<String, u64> {
         analyze(packets).remove(0).classes
     }
 

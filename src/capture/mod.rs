@@ -17,43 +17,8 @@ use std::path::{Path, PathBuf};
 
 use crate::clock::Instant;
 use crate::model::CapturePoint;
-use crate::trace::packet::Segment;
+use crate::trace::packet::{Ipv4Segment, Packet};
 use crate::trace::{Event, EventKind, Trace, captured};
-
-/// One TCP segment as seen at the capture point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet {
-    /// When it was seen.
-    pub t: Instant,
-    /// Sending endpoint (index into [`Endpoints`]).
-    pub src: u32,
-    /// Receiving endpoint.
-    pub dst: u32,
-    /// TCP flag bits ([`crate::trace::packet::flags`]).
-    pub flags: u8,
-    /// Sequence number, as captured (tcpdump text may print relative numbers).
-    pub seq: u32,
-    /// Acknowledgement number (meaningful with ACK).
-    pub ack: u32,
-    /// Window field, unscaled.
-    pub win: u32,
-    /// Payload length.
-    pub len: u32,
-    /// False when the capture did not show the sequence number (tcpdump omits it on pure ACKs).
-    pub seq_known: bool,
-}
-
-impl Packet {
-    /// Has this flag bit.
-    pub fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
-    }
-    /// Sequence space consumed: payload plus one for SYN and for FIN.
-    pub fn seq_len(&self) -> u32 {
-        use crate::trace::packet::flags::{FIN, SYN};
-        self.len + u32::from(self.has(SYN)) + u32::from(self.has(FIN))
-    }
-}
 
 /// The endpoints of a capture, numbered in order of first appearance.
 #[derive(Debug, Default, Clone)]
@@ -195,23 +160,20 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// # Errors
 /// As [`import_file`].
 pub fn import_trace(path: &Path, opts: ImportOptions) -> Result<(Trace, ImportStats), ImportError> {
-    let mut events = Vec::new();
+    let mut trace = Trace::default();
+    let mut seq = 0;
     let (endpoints, stats) = import_file(path, opts, &mut |p, _| {
-        events.push(Event {
+        trace.push(&Event {
             t: p.t,
-            seq: events.len() as u64,
+            seq,
             kind: EventKind::Captured { packet: *p },
-        })
+        });
+        seq += 1;
     })?;
-    let end = events.last().map_or(Instant::ZERO, |e| e.t);
-    Ok((
-        Trace {
-            events,
-            end,
-            endpoints: endpoints.names().to_vec(),
-        },
-        stats,
-    ))
+    let end = trace.events().next_back().map_or(Instant::ZERO, |e| e.t);
+    trace.end = end;
+    trace.endpoints = endpoints.names().to_vec();
+    Ok((trace, stats))
 }
 
 /// Turns a trace's events into the packets seen at a capture point: a simulated frame's offer or
@@ -232,23 +194,16 @@ impl CaptureView {
     }
 
     /// The packet this event shows at the capture point, if any.
-    pub fn packet(&mut self, e: &Event) -> Option<Packet> {
-        match &e.kind {
-            EventKind::Captured { packet } => Some(*packet),
+    pub fn packet(&mut self, e: &Event<'_>) -> Option<Packet> {
+        match e.kind {
+            EventKind::Captured { packet } => Some(packet),
             kind @ (EventKind::Offered { bytes, .. } | EventKind::Delivered { bytes, .. })
-                if captured(self.point, kind) =>
+                if captured(self.point, &kind) =>
             {
-                Segment::parse(bytes).map(|s| Packet {
-                    t: e.t,
-                    src: self.endpoints.ip(s.src.into(), s.sport),
-                    dst: self.endpoints.ip(s.dst.into(), s.dport),
-                    flags: s.flags,
-                    seq: s.seq,
-                    ack: s.ack,
-                    win: u32::from(s.win),
-                    len: s.len,
-                    seq_known: true,
-                })
+                let s = Ipv4Segment::parse(bytes)?;
+                let src = self.endpoints.ip(s.src.into(), s.tcp.sport);
+                let dst = self.endpoints.ip(s.dst.into(), s.tcp.dport);
+                Some(Packet::new(e.t, src, dst, &s.tcp))
             }
             _ => None,
         }
@@ -264,6 +219,6 @@ impl CaptureView {
 /// an imported trace's captured packets. Returns them with the endpoint table.
 pub fn trace_packets(trace: &Trace, point: CapturePoint) -> (Vec<Packet>, Endpoints) {
     let mut view = CaptureView::new(point, &trace.endpoints);
-    let packets = trace.events.iter().filter_map(|e| view.packet(e)).collect();
+    let packets = trace.events().filter_map(|e| view.packet(&e)).collect();
     (packets, view.endpoints)
 }

@@ -12,8 +12,9 @@ use std::path::Path;
 use pcap_parser::pcapng::Block;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError, create_reader};
 
-use super::{Endpoints, ImportError, ImportStats, Packet};
+use super::{Endpoints, ImportError, ImportStats};
 use crate::clock::Instant;
+use crate::trace::packet::{Packet, Segment};
 
 /// Whether `head` starts like a pcap or pcapng file.
 pub fn is_pcap_magic(head: &[u8]) -> bool {
@@ -102,18 +103,10 @@ pub fn import(
                 };
                 if let Some((lt, t, data)) = packet {
                     match decode(lt, data) {
-                        Some(d) => {
-                            let p = Packet {
-                                t: Instant::from_micros(t),
-                                src: endpoints.ip(d.src, d.sport),
-                                dst: endpoints.ip(d.dst, d.dport),
-                                flags: d.flags,
-                                seq: d.seq,
-                                ack: d.ack,
-                                win: d.win,
-                                len: d.len,
-                                seq_known: true,
-                            };
+                        Some((src, dst, s)) => {
+                            let src = endpoints.ip(src, s.sport);
+                            let dst = endpoints.ip(dst, s.dport);
+                            let p = Packet::new(Instant::from_micros(t), src, dst, &s);
                             stats.packets += 1;
                             sink(&p, &mut endpoints);
                         }
@@ -141,18 +134,6 @@ pub fn import(
         return Err(err("no packets in the capture".into()));
     }
     Ok((endpoints, stats))
-}
-
-struct Decoded {
-    src: IpAddr,
-    dst: IpAddr,
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    win: u32,
-    len: u32,
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -186,7 +167,8 @@ fn ip_payload(lt: Linktype, data: &[u8]) -> Option<&[u8]> {
     }
 }
 
-fn decode(lt: Linktype, data: &[u8]) -> Option<Decoded> {
+/// The addresses and TCP segment of a link-layer frame, if it carries TCP.
+fn decode(lt: Linktype, data: &[u8]) -> Option<(IpAddr, IpAddr, Segment)> {
     let ip = ip_payload(lt, data)?;
     let (src, dst, tcp) = match ip.first()? >> 4 {
         4 => {
@@ -220,21 +202,7 @@ fn decode(lt: Linktype, data: &[u8]) -> Option<Decoded> {
         }
         _ => return None,
     };
-    let doff = usize::from(*tcp.get(12)? >> 4) * 4;
-    if doff < 20 || tcp.len() < doff {
-        return None;
-    }
-    Some(Decoded {
-        src,
-        dst,
-        sport: be16(tcp, 0)?,
-        dport: be16(tcp, 2)?,
-        seq: be32(tcp, 4)?,
-        ack: be32(tcp, 8)?,
-        flags: tcp[13] & 0x3f,
-        win: u32::from(be16(tcp, 14)?),
-        len: (tcp.len() - doff) as u32,
-    })
+    Some((src, dst, Segment::parse_tcp(tcp)?))
 }
 
 #[cfg(test)]

@@ -12,9 +12,10 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use super::{Endpoints, ImportError, ImportOptions, ImportStats, Packet};
+use super::{Endpoints, ImportError, ImportOptions, ImportStats};
 use crate::clock::Instant;
-use crate::trace::packet::flags;
+use crate::trace::packet::Packet;
+use crate::trace::packet::TcpFlags;
 
 const MAX_EXAMPLES: usize = 5;
 
@@ -31,7 +32,7 @@ struct ParsedTcp {
     t_us: i64,
     src: String,
     dst: String,
-    flags: u8,
+    flags: TcpFlags,
     seq: Option<u32>,
     ack: u32,
     win: u32,
@@ -220,7 +221,7 @@ fn parse_line(line: &str) -> Result<Line, String> {
     }))
 }
 
-type Fields = (u8, Option<u32>, u32, u32, u32);
+type Fields = (TcpFlags, Option<u32>, u32, u32, u32);
 
 fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
     s.trim_end_matches(',')
@@ -235,17 +236,17 @@ fn parse_modern(toks: &[&str]) -> Result<Fields, String> {
         .strip_prefix('[')
         .and_then(|x| x.trim_end_matches(',').strip_suffix(']'))
         .ok_or_else(|| format!("bad flags {f:?}"))?;
-    let mut fl = 0u8;
+    let mut fl = TcpFlags::empty();
     if inner != "none" {
         for c in inner.chars() {
             fl |= match c {
-                'S' => flags::SYN,
-                'F' => flags::FIN,
-                'R' => flags::RST,
-                'P' => flags::PSH,
-                '.' => flags::ACK,
-                'U' => flags::URG,
-                'E' | 'W' | 'e' => 0,
+                'S' => TcpFlags::SYN,
+                'F' => TcpFlags::FIN,
+                'R' => TcpFlags::RST,
+                'P' => TcpFlags::PSH,
+                '.' => TcpFlags::ACK,
+                'U' => TcpFlags::URG,
+                'E' | 'W' | 'e' => TcpFlags::empty(),
                 _ => return Err(format!("bad flags {f:?}")),
             };
         }
@@ -294,20 +295,20 @@ fn parse_modern(toks: &[&str]) -> Result<Fields, String> {
 }
 
 /// Old syntax flag token: `S`, `F`, `P`, `R`, `U`, `.`, or a combination like `FP`.
-fn old_flags(tok: &str) -> Option<u8> {
+fn old_flags(tok: &str) -> Option<TcpFlags> {
     if tok == "." {
-        return Some(0);
+        return Some(TcpFlags::empty());
     }
-    let mut fl = 0;
+    let mut fl = TcpFlags::empty();
     for c in tok.chars() {
         fl |= match c {
-            'S' => flags::SYN,
-            'F' => flags::FIN,
-            'P' => flags::PSH,
-            'R' => flags::RST,
-            'U' => flags::URG,
-            'W' | 'E' => 0,
-            '.' => 0,
+            'S' => TcpFlags::SYN,
+            'F' => TcpFlags::FIN,
+            'P' => TcpFlags::PSH,
+            'R' => TcpFlags::RST,
+            'U' => TcpFlags::URG,
+            'W' | 'E' => TcpFlags::empty(),
+            '.' => TcpFlags::empty(),
             _ => return None,
         };
     }
@@ -315,7 +316,7 @@ fn old_flags(tok: &str) -> Option<u8> {
 }
 
 /// `0:887(887) ack 1 win 26064 <options>`
-fn parse_old(mut fl: u8, toks: &[&str]) -> Result<Fields, String> {
+fn parse_old(mut fl: TcpFlags, toks: &[&str]) -> Result<Fields, String> {
     let (mut seq, mut len, mut ack, mut win) = (None, 0, 0, None);
     let mut i = 0;
     if let Some(t) = toks.first()
@@ -331,7 +332,7 @@ fn parse_old(mut fl: u8, toks: &[&str]) -> Result<Fields, String> {
     while i < toks.len() {
         match toks[i] {
             "ack" => {
-                fl |= flags::ACK;
+                fl |= TcpFlags::ACK;
                 ack = num(toks.get(i + 1).ok_or("ack without a value")?, "ack")?;
                 i += 2;
             }
@@ -428,30 +429,30 @@ mod tests {
         );
         assert_eq!(
             (p.flags, p.seq, p.ack, p.win, p.len),
-            (flags::PSH | flags::ACK, Some(29371), 167, 5594, 64)
+            (TcpFlags::PSH | TcpFlags::ACK, Some(29371), 167, 5594, 64)
         );
         let r = tcp(
             "13:30:05.673450 IP laios54-manjaro.20271 > 192.168.31.204.54680: Flags [R], seq 3068568160, win 0, length 0",
         );
         assert_eq!(
             (r.flags, r.seq, r.win, r.len),
-            (flags::RST, Some(3_068_568_160), 0, 0)
+            (TcpFlags::RST, Some(3_068_568_160), 0, 0)
         );
         let a =
             tcp("08:48:44.235749 IP myhost.64757 > VIP.http: Flags [.], ack 1, win 58, length 0");
-        assert_eq!((a.flags, a.seq, a.ack), (flags::ACK, None, 1));
+        assert_eq!((a.flags, a.seq, a.ack), (TcpFlags::ACK, None, 1));
         let syn = tcp(
             "0.005000 IP 192.168.31.204.54680 > 192.168.31.10.20271: Flags [S], seq 4170006709, win 5744, options [mss 1440,wscale 0,sackOK,eol], length 0",
         );
         assert_eq!(
             (syn.t_us, syn.flags, syn.seq, syn.len),
-            (5000, flags::SYN, Some(4_170_006_709), 0)
+            (5000, TcpFlags::SYN, Some(4_170_006_709), 0)
         );
         let v6 = tcp(
             "2024-03-01 10:00:00.5 IP6 2001:db8::1.443 > 2001:db8::2.50000: Flags [F.], seq 10, ack 20, win 100, length 0 extra words",
         );
         assert_eq!(v6.t_us, 1_709_287_200_500_000);
-        assert_eq!(v6.flags, flags::FIN | flags::ACK);
+        assert_eq!(v6.flags, TcpFlags::FIN | TcpFlags::ACK);
     }
 
     // Proves the old syntax decodes, from lines of ../shared/observed/nodelay-outage-*.txt.
@@ -462,23 +463,29 @@ mod tests {
         );
         assert_eq!(
             (p.flags, p.seq, p.ack, p.win, p.len),
-            (flags::PSH | flags::ACK, Some(0), 1, 26064, 887)
+            (TcpFlags::PSH | TcpFlags::ACK, Some(0), 1, 26064, 887)
         );
         let a = tcp(
             "16:05:38.782619 IP tc1.corp.alimama.com.3904 > tc2.corp.alimama.com.3903: . ack 3783 win 25352",
         );
-        assert_eq!((a.flags, a.seq, a.ack, a.len), (flags::ACK, None, 3783, 0));
+        assert_eq!(
+            (a.flags, a.seq, a.ack, a.len),
+            (TcpFlags::ACK, None, 3783, 0)
+        );
         let s = tcp(
             "12:08:21.020291 IP tc1.corp.com.42171 > tc2.corp.com.3003: S 4009389430:4009389430(0) win 5840",
         );
         assert_eq!(
             (s.flags, s.seq, s.len),
-            (flags::SYN, Some(4_009_389_430), 0)
+            (TcpFlags::SYN, Some(4_009_389_430), 0)
         );
         let r = tcp(
             "12:08:21.020571 IP tc2.corp.com.3003 > tc1.corp.com.42171: R 0:0(0) ack 4009389431 win 0",
         );
-        assert_eq!((r.flags, r.ack), (flags::RST | flags::ACK, 4_009_389_431));
+        assert_eq!(
+            (r.flags, r.ack),
+            (TcpFlags::RST | TcpFlags::ACK, 4_009_389_431)
+        );
     }
 
     // Proves comments and blanks are skipped, non-TCP packets recognised, and junk rejected.

@@ -7,8 +7,8 @@
 use super::{Detector, finding, span};
 use crate::analyze::{AnalyzeOptions, Seen};
 use crate::clock::{Duration, Instant};
-use crate::trace::packet::flags;
-use crate::trace::summary::Finding;
+use crate::detect::Finding;
+use crate::trace::packet::TcpFlags;
 
 pub struct CloseWaitStuck {
     threshold: Duration,
@@ -52,19 +52,22 @@ impl Detector for CloseWaitStuck {
     fn handle(&mut self, s: &Seen, out: &mut Vec<Finding>) {
         let p = &s.p;
         let me = s.from;
-        if p.has(flags::RST) {
+        if p.has(TcpFlags::RST) {
             for side in 0..2 {
                 self.end_wait(side, p.t, false, out);
             }
             return;
         }
-        if p.has(flags::FIN) {
+        if p.has(TcpFlags::FIN) {
             self.fin_seq[me] = Some(p.seq.wrapping_add(p.len));
             self.end_wait(me, p.t, false, out);
         }
         if let Some(f) = self.fin_seq[1 - me] {
             let covers = (p.ack.wrapping_sub(f) as i32) > 0;
-            if p.has(flags::ACK) && covers && self.fin_seq[me].is_none() && self.since[me].is_none()
+            if p.has(TcpFlags::ACK)
+                && covers
+                && self.fin_seq[me].is_none()
+                && self.since[me].is_none()
             {
                 self.since[me] = Some(p.t);
             }
@@ -81,7 +84,6 @@ impl Detector for CloseWaitStuck {
 #[cfg(test)]
 mod tests {
     use crate::detect::testkit::*;
-    use crate::trace::packet::flags::*;
 
     // Proves a side that ACKs the peer's FIN and keeps talking for 100 s without a FIN is stuck,
     // and one that closes 1 s later is not.

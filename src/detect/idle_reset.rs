@@ -9,7 +9,7 @@
 use super::{Detector, finding, span};
 use crate::analyze::{AnalyzeOptions, Classes, Seen};
 use crate::clock::{Duration, Instant};
-use crate::trace::summary::Finding;
+use crate::detect::Finding;
 
 pub struct IdleReset {
     idle: Duration,
@@ -58,7 +58,6 @@ impl Detector for IdleReset {
 #[cfg(test)]
 mod tests {
     use crate::detect::testkit::*;
-    use crate::trace::packet::flags::*;
 
     // Proves a RST after 90 s of idle is found with idle_s = 90, and one after 1 s is not.
     #[test]

@@ -15,7 +15,17 @@ use std::collections::BTreeMap;
 
 use crate::analyze::{AnalyzeOptions, Seen};
 use crate::clock::{Instant, secs};
-use crate::trace::summary::Finding;
+
+/// A signature finding: one occurrence of a signature, with its measured features.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    /// Signature name.
+    pub signature: String,
+    /// When it happened.
+    pub at_s: f64,
+    /// Named features; time features end in `_s`.
+    pub features: BTreeMap<String, f64>,
+}
 
 /// A per-connection signature detector.
 pub trait Detector {
@@ -75,12 +85,32 @@ pub fn span(from: Instant, to: Instant) -> f64 {
 pub(crate) mod testkit {
     //! Tiny hand-built connections for detector tests: `a` is endpoint 0, `b` endpoint 1.
     use crate::analyze::{AnalyzeOptions, Analyzer, ConnReport};
-    use crate::capture::{Endpoints, Packet};
+    use crate::capture::Endpoints;
     use crate::clock::Instant;
-    use crate::trace::packet::flags::*;
+    pub use crate::trace::packet::Packet;
+    use crate::trace::packet::TcpFlags;
+
+    /// Flag shorthands for readable timelines.
+    pub const SYN: TcpFlags = TcpFlags::SYN;
+    /// FIN.
+    pub const FIN: TcpFlags = TcpFlags::FIN;
+    /// RST.
+    pub const RST: TcpFlags = TcpFlags::RST;
+    /// PSH.
+    pub const PSH: TcpFlags = TcpFlags::PSH;
+    /// ACK.
+    pub const ACK: TcpFlags = TcpFlags::ACK;
 
     /// A segment: time in ms, from a (true) or b, flags, seq, ack, win, len.
-    pub fn seg(ms: i64, from_a: bool, fl: u8, seq: u32, ack: u32, win: u32, len: u32) -> Packet {
+    pub fn seg(
+        ms: i64,
+        from_a: bool,
+        fl: TcpFlags,
+        seq: u32,
+        ack: u32,
+        win: u32,
+        len: u32,
+    ) -> Packet {
         Packet {
             t: Instant::from_millis(ms),
             src: if from_a { 0 } else { 1 },
@@ -116,7 +146,7 @@ pub(crate) mod testkit {
     }
 
     /// The findings of one signature.
-    pub fn found(packets: &[Packet], sig: &str) -> Vec<crate::trace::summary::Finding> {
+    pub fn found(packets: &[Packet], sig: &str) -> Vec<crate::detect::Finding> {
         analyze(packets)
             .into_iter()
             .flat_map(|c| c.findings)
@@ -125,7 +155,7 @@ pub(crate) mod testkit {
     }
 
     /// A feature of a finding.
-    pub fn feat(f: &crate::trace::summary::Finding, k: &str) -> f64 {
+    pub fn feat(f: &crate::detect::Finding, k: &str) -> f64 {
         *f.features
             .get(k)
             .unwrap_or_else(|| panic!("no feature {k} in {f:?}"))

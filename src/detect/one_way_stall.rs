@@ -13,7 +13,7 @@
 use super::{Detector, finding, span};
 use crate::analyze::{AnalyzeOptions, Seen};
 use crate::clock::{Duration, Instant};
-use crate::trace::summary::Finding;
+use crate::detect::Finding;
 
 /// After an outage: who resumed and what the other side has done since.
 #[derive(Debug, Clone, Copy)]
@@ -125,12 +125,11 @@ impl Detector for OneWayStall {
 #[cfg(test)]
 mod tests {
     use crate::detect::testkit::*;
-    use crate::trace::packet::flags::*;
 
-    fn data_b(ms: i64, seq: u32, len: u32) -> crate::capture::Packet {
+    fn data_b(ms: i64, seq: u32, len: u32) -> crate::trace::packet::Packet {
         seg(ms, false, PSH | ACK, seq, 1000, 13756, len)
     }
-    fn ack_a(ms: i64, ack: u32) -> crate::capture::Packet {
+    fn ack_a(ms: i64, ack: u32) -> crate::trace::packet::Packet {
         seg(ms, true, ACK, 1000, ack, 1448, 0)
     }
 

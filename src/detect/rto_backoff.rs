@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::{Detector, finding, span};
 use crate::analyze::{Classes, Seen};
 use crate::clock::Instant;
-use crate::trace::summary::Finding;
+use crate::detect::Finding;
 
 #[derive(Debug, Default)]
 pub struct RtoBackoff {

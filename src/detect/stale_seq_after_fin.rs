@@ -10,8 +10,8 @@
 use super::{Detector, finding, span};
 use crate::analyze::Seen;
 use crate::clock::Instant;
-use crate::trace::packet::flags;
-use crate::trace::summary::Finding;
+use crate::detect::Finding;
+use crate::trace::packet::TcpFlags;
 
 #[derive(Debug, Default)]
 pub struct StaleSeqAfterFin {
@@ -41,10 +41,10 @@ impl Detector for StaleSeqAfterFin {
                         self.last_in_order[me] = Some(p.t);
                     }
                 }
-                if p.has(flags::FIN) {
+                if p.has(TcpFlags::FIN) {
                     let dev = 1 - me;
                     self.fin = Some((me, p.t, p.seq, p.ack, self.data_since_ack[dev]));
-                } else if p.len == 0 && p.has(flags::ACK) {
+                } else if p.len == 0 && p.has(TcpFlags::ACK) {
                     self.last_ack[me] = Some(p.t);
                     self.data_since_ack[1 - me] = 0;
                 }
@@ -56,10 +56,10 @@ impl Detector for StaleSeqAfterFin {
                     let covers =
                         !p.seq_known || p.ack.wrapping_sub(fin_seq.wrapping_add(1)) as i32 >= 0;
                     if me == device
-                        && p.has(flags::ACK)
+                        && p.has(TcpFlags::ACK)
                         && p.len == 0
                         && covers
-                        && !p.has(flags::RST)
+                        && !p.has(TcpFlags::RST)
                     {
                         self.fin_acked = Some(p.t);
                     }
@@ -73,7 +73,7 @@ impl Detector for StaleSeqAfterFin {
                     return;
                 }
                 if let (Some((stale_t, retrans, equal)), true) =
-                    (self.stale, me == server && p.has(flags::RST))
+                    (self.stale, me == server && p.has(TcpFlags::RST))
                 {
                     let ack_t = self.fin_acked.expect("set");
                     let idle = self.last_in_order[device].map_or(f64::NAN, |t| span(t, fin_t));
@@ -100,7 +100,6 @@ impl Detector for StaleSeqAfterFin {
 #[cfg(test)]
 mod tests {
     use crate::detect::testkit::*;
-    use crate::trace::packet::flags::*;
 
     // Proves the field pattern is found with its measured delays: device data to 100, 15 s of
     // silence, server FIN (ack 100), device ACK 16 ms later, stale data at 100 after 6.9 s, RST.

@@ -1,22 +1,30 @@
-//! `SimDevice`: the smoltcp `phy::Device` of one endpoint, two in-memory queues of IPv4 packets.
+//! `SimDevice`: the smoltcp `phy::Device` of one endpoint, two in-memory queues of IPv4 packets and
+//! a free list of frame buffers.
 //!
 //! The simulation pushes arriving packets into `rx` and drains what the stack transmitted from `tx`.
-//! Medium is IP (no link-layer headers, no ARP); checksums are computed and verified, so pcaps carry
-//! valid checksums.
+//! Buffers are recycled: a received frame's buffer returns to the free list once the stack has read
+//! it, and transmissions take their buffer from the free list, so a run in steady state allocates
+//! no frame memory. Medium is IP (no link-layer headers, no ARP); checksums are computed and
+//! verified, so pcaps carry valid checksums.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+
+/// Free buffers an endpoint keeps; more go back to the simulation's pool.
+const KEEP_FREE: usize = 8;
 
 /// In-memory device.
 #[derive(Debug)]
 pub struct SimDevice {
     /// Packets waiting to be received by the stack.
-    pub rx: VecDeque<Arc<[u8]>>,
+    pub rx: VecDeque<Vec<u8>>,
     /// Packets the stack transmitted.
     pub tx: VecDeque<Vec<u8>>,
+    /// The frame the stack is reading (kept until the next receive, then recycled).
+    current: Vec<u8>,
+    free: Vec<Vec<u8>>,
     mtu: usize,
 }
 
@@ -26,43 +34,78 @@ impl SimDevice {
         SimDevice {
             rx: VecDeque::new(),
             tx: VecDeque::new(),
+            current: Vec::new(),
+            free: Vec::new(),
             mtu,
+        }
+    }
+
+    /// Moves buffers between this device's free list and the simulation's `pool`, so the device
+    /// holds a few for its next transmissions and no more.
+    pub fn balance(&mut self, pool: &mut Vec<Vec<u8>>) {
+        if self.free.len() > KEEP_FREE {
+            pool.extend(self.free.drain(KEEP_FREE..));
+        } else {
+            while self.free.len() < KEEP_FREE {
+                match pool.pop() {
+                    Some(b) => self.free.push(b),
+                    None => break,
+                }
+            }
         }
     }
 }
 
-/// Receive token: one packet.
-pub struct RxToken(Arc<[u8]>);
+/// Receive token: the frame being read.
+pub struct RxToken<'a>(&'a [u8]);
 
-impl phy::RxToken for RxToken {
+impl phy::RxToken for RxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        f(self.0)
     }
 }
 
-/// Transmit token: appends to the device's `tx` queue.
-pub struct TxToken<'a>(&'a mut VecDeque<Vec<u8>>);
+/// Transmit token: a recycled buffer, appended to the device's `tx` queue.
+pub struct TxToken<'a> {
+    tx: &'a mut VecDeque<Vec<u8>>,
+    free: &'a mut Vec<Vec<u8>>,
+}
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
+        let mut buf = self.free.pop().unwrap_or_default();
+        buf.clear();
+        buf.resize(len, 0);
         let r = f(&mut buf);
-        self.0.push_back(buf);
+        self.tx.push_back(buf);
         r
     }
 }
 
 impl Device for SimDevice {
-    type RxToken<'a> = RxToken;
+    type RxToken<'a> = RxToken<'a>;
     type TxToken<'a> = TxToken<'a>;
 
-    fn receive(&mut self, _t: Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let p = self.rx.pop_front()?;
-        Some((RxToken(p), TxToken(&mut self.tx)))
+    fn receive(&mut self, _t: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        let next = self.rx.pop_front()?;
+        let spent = std::mem::replace(&mut self.current, next);
+        if spent.capacity() > 0 {
+            self.free.push(spent);
+        }
+        Some((
+            RxToken(&self.current),
+            TxToken {
+                tx: &mut self.tx,
+                free: &mut self.free,
+            },
+        ))
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken(&mut self.tx))
+        Some(TxToken {
+            tx: &mut self.tx,
+            free: &mut self.free,
+        })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

@@ -13,8 +13,6 @@
 pub mod app;
 pub mod device;
 
-use std::sync::Arc;
-
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
@@ -22,7 +20,7 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use crate::clock::Instant;
 use crate::model::{ClosePolicy, Congestion, EndpointModel};
 use crate::rng::{SimRng, Stream};
-use crate::trace::packet::peek_tcp;
+use crate::trace::packet::{Ipv4Segment, TcpFlags, clamp_syn_mss};
 use crate::trace::{AppEvent, EventKind, Side};
 use app::App;
 use device::SimDevice;
@@ -71,39 +69,6 @@ impl StackClock {
     pub fn duration(&self, d: crate::clock::Duration) -> crate::clock::Duration {
         crate::clock::Duration::from_micros(d.total_micros() * 1000 / self.per_mille)
     }
-}
-
-/// Lowers the MSS option of a SYN to `mss` (fixing the checksum); `None` if there is nothing to do.
-fn clamp_mss(p: &[u8], mss: u16) -> Option<Vec<u8>> {
-    let ihl = usize::from(*p.first()? & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([*p.get(2)?, *p.get(3)?])).min(p.len());
-    let tcp = p.get(ihl..total)?;
-    if tcp.len() < 20 || tcp[13] & 0x02 == 0 {
-        return None;
-    }
-    let doff = usize::from(tcp[12] >> 4) * 4;
-    let mut i = 20;
-    while i + 1 < doff.min(tcp.len()) {
-        match tcp[i] {
-            0 => return None,
-            1 => i += 1,
-            2 if tcp.get(i + 1) == Some(&4) && i + 4 <= tcp.len() => {
-                let have = u16::from_be_bytes([tcp[i + 2], tcp[i + 3]]);
-                if have <= mss {
-                    return None;
-                }
-                let mut out = p.to_vec();
-                out[ihl + i + 2..ihl + i + 4].copy_from_slice(&mss.to_be_bytes());
-                let ip = smoltcp::wire::Ipv4Packet::new_checked(&out[..]).ok()?;
-                let (src, dst) = (ip.src_addr(), ip.dst_addr());
-                let mut t = smoltcp::wire::TcpPacket::new_unchecked(&mut out[ihl..total]);
-                t.fill_checksum(&IpAddress::Ipv4(src), &IpAddress::Ipv4(dst));
-                return Some(out);
-            }
-            _ => i += usize::from(*tcp.get(i + 1)?).max(2),
-        }
-    }
-    None
 }
 
 /// One simulated host.
@@ -206,17 +171,21 @@ impl Endpoint {
         &self.app
     }
 
-    /// A frame arrives from the link.
-    pub fn handle_frame(&mut self, bytes: Arc<[u8]>, out: &mut Vec<EventKind>) {
-        if let Some((flags, seq, _, len)) = peek_tcp(&bytes).map(|p| (p.flags, p.seq, p.ack, p.len))
-        {
-            if flags & 0x04 != 0 {
+    /// A frame arrives from the link at `now`; the stack reads it at its next poll (due at `now`).
+    pub fn handle_frame(
+        &mut self,
+        now: Instant,
+        mut frame: Vec<u8>,
+        out: &mut Vec<EventKind<'static>>,
+    ) {
+        if let Some(s) = Ipv4Segment::parse(&frame).map(|s| s.tcp) {
+            if s.has(TcpFlags::RST) {
                 self.rst_received = true;
             }
-            let new_data = len > 0
+            let new_data = s.len > 0
                 && self
                     .last_ack_sent
-                    .is_none_or(|a| (seq.wrapping_add(len).wrapping_sub(a) as i32) > 0);
+                    .is_none_or(|a| (s.seq.wrapping_add(s.len).wrapping_sub(a) as i32) > 0);
             if self.close_policy == ClosePolicy::Linux
                 && self.app.closed()
                 && new_data
@@ -233,15 +202,19 @@ impl Endpoint {
                 self.set_state(State::Closed, out);
             }
         }
-        let bytes = match self.clamp_mss.and_then(|m| clamp_mss(&bytes, m)) {
-            Some(clamped) => clamped.into(),
-            None => bytes,
-        };
-        self.device.rx.push_back(bytes);
-        self.next_poll = Some(Instant::ZERO);
+        if let Some(m) = self.clamp_mss {
+            clamp_syn_mss(&mut frame, m);
+        }
+        self.device.rx.push_back(frame);
+        self.next_poll = Some(now);
     }
 
-    fn set_state(&mut self, to: State, out: &mut Vec<EventKind>) {
+    /// Trades frame buffers with the simulation's pool (see [`SimDevice::balance`]).
+    pub fn balance_buffers(&mut self, pool: &mut Vec<Vec<u8>>) {
+        self.device.balance(pool);
+    }
+
+    fn set_state(&mut self, to: State, out: &mut Vec<EventKind<'static>>) {
         if to == self.state {
             return;
         }
@@ -268,7 +241,7 @@ impl Endpoint {
         }
     }
 
-    fn note_state(&mut self, out: &mut Vec<EventKind>) {
+    fn note_state(&mut self, out: &mut Vec<EventKind<'static>>) {
         if let Some(h) = self.handle {
             let s = self.sockets.get::<tcp::Socket>(h).state();
             self.set_state(s, out);
@@ -282,7 +255,7 @@ impl Endpoint {
 
     /// Lets the stack and the application run at `now`: receive, act, transmit. Then computes the
     /// next deadline ([`Endpoint::poll_at`]).
-    pub fn poll(&mut self, now: Instant, out: &mut Vec<EventKind>) {
+    pub fn poll(&mut self, now: Instant, out: &mut Vec<EventKind<'static>>) {
         // Bounded: an application that keeps finding work continues at the next step.
         for _ in 0..8 {
             let stack_now = self.clock.to_stack(now);
@@ -311,17 +284,18 @@ impl Endpoint {
     /// The next frame the stack transmitted, if any.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         let p = self.device.tx.pop_front()?;
-        if let Some((flags, ack)) = peek_tcp(&p).map(|p| (p.flags, p.ack))
-            && flags & 0x10 != 0
+        if let Some(s) = Ipv4Segment::parse(&p).map(|s| s.tcp)
+            && s.has(TcpFlags::ACK)
         {
-            self.last_ack_sent = Some(ack);
+            self.last_ack_sent = Some(s.ack);
         }
         Some(p)
     }
 
-    /// When the endpoint next needs polling, if ever (computed by the last [`Endpoint::poll`]).
-    pub fn poll_at(&self, _now: Instant) -> Option<Instant> {
-        self.next_poll
+    /// When the endpoint next needs polling, if ever (computed by the last [`Endpoint::poll`] or
+    /// set by an arriving frame); never earlier than `now`.
+    pub fn poll_at(&self, now: Instant) -> Option<Instant> {
+        self.next_poll.map(|t| t.max(now))
     }
 
     /// The connection is over for this endpoint: it was established and is now closed (or in
@@ -369,53 +343,6 @@ mod tests {
         assert_eq!(
             q.to_sim(Instant::from_millis(1010)),
             Instant::from_millis(1500)
-        );
-    }
-
-    // Proves MSS clamping rewrites only a SYN's larger MSS option and keeps the checksum valid.
-    #[test]
-    fn clamp_mss_rewrites_syn() {
-        use smoltcp::phy::ChecksumCapabilities;
-        use smoltcp::wire::{Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
-        let (src, dst) = (
-            smoltcp::wire::Ipv4Address::new(10, 0, 0, 1),
-            smoltcp::wire::Ipv4Address::new(10, 0, 0, 2),
-        );
-        let build = |mss| {
-            let tcp = TcpRepr {
-                src_port: 1,
-                dst_port: 2,
-                control: TcpControl::Syn,
-                seq_number: TcpSeqNumber(5),
-                ack_number: Some(TcpSeqNumber(9)),
-                window_len: 100,
-                window_scale: Some(0),
-                max_seg_size: Some(mss),
-                sack_permitted: true,
-                sack_ranges: [None; 3],
-                timestamp: None,
-                payload: &[],
-            };
-            crate::trace::packet::emit_ipv4_tcp(src, dst, &tcp)
-        };
-        let out = clamp_mss(&build(1460), 1440).expect("clamped");
-        let ip = Ipv4Packet::new_checked(&out[..]).unwrap();
-        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
-        assert!(tcp.verify_checksum(&IpAddress::Ipv4(src), &IpAddress::Ipv4(dst)));
-        let repr = TcpRepr::parse(
-            &tcp,
-            &IpAddress::Ipv4(src),
-            &IpAddress::Ipv4(dst),
-            &ChecksumCapabilities::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            (repr.max_seg_size, repr.window_scale, repr.sack_permitted),
-            (Some(1440), Some(0), true)
-        );
-        assert!(
-            clamp_mss(&build(1400), 1440).is_none(),
-            "smaller MSS left alone"
         );
     }
 }

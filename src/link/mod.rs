@@ -23,13 +23,13 @@ pub mod loss;
 pub mod schedule;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use crate::clock::{Duration, Instant};
 use crate::model::{
     Affects, AfterExpiry, DirectionModel, LinkModel, Middlebox, Notify, OutagePolicy,
 };
 use crate::rng::{SimRng, Stream};
+use crate::trace::packet::Ipv4Segment;
 use crate::trace::{Dir, Fate};
 use loss::Loss;
 use schedule::Schedule;
@@ -42,7 +42,7 @@ pub struct Arrival {
     /// Direction.
     pub dir: Dir,
     /// IP packet bytes.
-    pub bytes: Arc<[u8]>,
+    pub bytes: Vec<u8>,
     /// When it arrives.
     pub at: Instant,
 }
@@ -149,24 +149,19 @@ impl MiddleboxState {
     }
 
     fn observe(&mut self, dir: Dir, bytes: &[u8], seen_at: Instant) {
-        let Some(p) = crate::trace::packet::peek_tcp(bytes) else {
+        let Some(s) = Ipv4Segment::parse(bytes) else {
             return;
         };
-        if self.ends.is_none() && bytes.len() >= 20 {
-            let a: [u8; 4] = bytes[12..16].try_into().expect("4 bytes");
-            let b: [u8; 4] = bytes[16..20].try_into().expect("4 bytes");
-            let ihl = usize::from(bytes[0] & 0x0f) * 4;
-            let port = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
-            if bytes.len() >= ihl + 4 {
-                let (sp, dp) = (port(ihl), port(ihl + 2));
-                self.ends = Some(match dir {
-                    Dir::Uplink => (a, sp, b, dp),
-                    Dir::Downlink => (b, dp, a, sp),
-                });
-            }
+        if self.ends.is_none() {
+            let (a, b) = (s.src.octets(), s.dst.octets());
+            let (sp, dp) = (s.tcp.sport, s.tcp.dport);
+            self.ends = Some(match dir {
+                Dir::Uplink => (a, sp, b, dp),
+                Dir::Downlink => (b, dp, a, sp),
+            });
         }
         let i = dir as usize;
-        let end = p.seq.wrapping_add(p.seq_len());
+        let end = s.tcp.seq.wrapping_add(s.tcp.seq_len());
         if self.high[i].is_none_or(|h| (end.wrapping_sub(h) as i32) > 0) {
             self.high[i] = Some(end);
         }
@@ -260,9 +255,10 @@ impl Link {
         }
     }
 
-    /// Offers a frame at `now`; returns its id and fate. Delivered and held frames are queued for
-    /// [`Link::poll_delivery`].
-    pub fn handle_frame(&mut self, now: Instant, dir: Dir, bytes: Arc<[u8]>) -> (u64, Fate) {
+    /// Offers a frame at `now`: decides its fate and gives it an id. A frame that will arrive must
+    /// then be handed over with [`Link::enqueue`] (the caller reports the offer first, while it
+    /// still holds the bytes).
+    pub fn handle_frame(&mut self, now: Instant, dir: Dir, bytes: &[u8]) -> (u64, Fate) {
         if let Some(mb) = &mut self.middlebox
             && (mb.expired || mb.expires_at().is_some_and(|t| t <= now))
         {
@@ -279,7 +275,7 @@ impl Link {
             self.next_id += 1;
             return (id, Fate::MiddleboxDropped);
         }
-        let (id, fate) = self.transmit(now, dir, bytes.clone());
+        let (id, fate) = self.transmit(now, dir, bytes.len());
         if let (Some(mb), Some(at)) = (&mut self.middlebox, fate.arrival()) {
             // The middlebox sits at the server's end: uplink frames pass it on arrival, downlink
             // frames as they leave the server.
@@ -287,14 +283,30 @@ impl Link {
                 Dir::Uplink => at,
                 Dir::Downlink => now,
             };
-            mb.observe(dir, &bytes, passes);
+            mb.observe(dir, bytes, passes);
         }
         (id, fate)
     }
 
+    /// Puts an offered frame on its way: it arrives as its fate says. Returns the bytes of a frame
+    /// whose fate is not to arrive (for reuse).
+    pub fn enqueue(&mut self, id: u64, dir: Dir, fate: Fate, bytes: Vec<u8>) -> Option<Vec<u8>> {
+        let Some(at) = fate.arrival() else {
+            return Some(bytes);
+        };
+        let d = self.dir_mut(dir);
+        debug_assert!(
+            d.in_flight.back().is_none_or(|b| b.at <= at),
+            "FIFO per direction"
+        );
+        d.in_flight.push_back(Arrival { id, dir, bytes, at });
+        None
+    }
+
     /// The next frame a middlebox injects at or before `now` (RSTs for an expired flow): its
-    /// direction, bytes, id and fate. The link carries it like any frame from that point.
-    pub fn poll_injected(&mut self, now: Instant) -> Option<(Dir, Arc<[u8]>, u64, Fate)> {
+    /// direction, bytes, id and fate. The caller reports it and hands it to [`Link::enqueue`]; the
+    /// link carries it like any frame from that point.
+    pub fn poll_injected(&mut self, now: Instant) -> Option<(Dir, Vec<u8>, u64, Fate)> {
         let mb = self.middlebox.as_mut()?;
         if mb.expires_at().is_some_and(|t| t <= now) {
             mb.expired = true;
@@ -311,27 +323,20 @@ impl Link {
             }
         }
         let (dir, bytes) = mb.pending.pop_front()?;
-        let bytes: Arc<[u8]> = bytes.into();
         let (id, fate) = match dir {
             // Towards the client: across the link, like the server's own frames.
-            Dir::Downlink => self.transmit(now, dir, bytes.clone()),
+            Dir::Downlink => self.transmit(now, dir, bytes.len()),
             // Towards the server: the middlebox is at the server's end; it arrives at once.
             Dir::Uplink => {
                 let id = self.next_id;
                 self.next_id += 1;
-                self.up.in_flight.push_back(Arrival {
-                    id,
-                    dir,
-                    bytes: bytes.clone(),
-                    at: now,
-                });
                 (id, Fate::Delivered { at: now })
             }
         };
         Some((dir, bytes, id, fate))
     }
 
-    fn transmit(&mut self, now: Instant, dir: Dir, bytes: Arc<[u8]>) -> (u64, Fate) {
+    fn transmit(&mut self, now: Instant, dir: Dir, len: usize) -> (u64, Fate) {
         let id = self.next_id;
         self.next_id += 1;
         let beacon_loss = self.beacon_loss;
@@ -341,7 +346,6 @@ impl Link {
         while d.queued.front().is_some_and(|&t| t <= now) {
             d.queued.pop_front();
         }
-        let len = bytes.len();
         let disconnected =
             |w: &schedule::Window| beacon_loss.is_some_and(|bl| w.end - w.start > bl);
         let fate = match outage.filter(|_| d.affected) {
@@ -374,18 +378,6 @@ impl Link {
                 }
             }
         };
-        if let Fate::Delivered { at } | Fate::Held { at, .. } = fate {
-            debug_assert!(
-                d.in_flight.back().is_none_or(|b| b.at <= at),
-                "FIFO per direction"
-            );
-            d.in_flight.push_back(Arrival {
-                id,
-                dir: d.dir,
-                bytes,
-                at,
-            });
-        }
         (id, fate)
     }
 
@@ -436,7 +428,7 @@ impl Link {
     }
 
     /// When the link next needs attention: an arrival or an outage edge.
-    pub fn poll_at(&mut self, _now: Instant) -> Option<Instant> {
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         let arrival = [&self.up, &self.down]
             .into_iter()
             .filter_map(|d| d.in_flight.front().map(|a| a.at))
@@ -456,7 +448,7 @@ impl Link {
             if m.pending.is_empty() {
                 m.expires_at()
             } else {
-                Some(_now)
+                Some(now)
             }
         });
         [arrival, edge, expiry].into_iter().flatten().min()
@@ -479,8 +471,14 @@ mod tests {
     fn ms(v: i64) -> Instant {
         Instant::from_millis(v)
     }
-    fn frame(n: usize) -> Arc<[u8]> {
-        vec![0u8; n].into()
+    fn frame(n: usize) -> Vec<u8> {
+        vec![0u8; n]
+    }
+    /// Offers a frame and puts it on its way, as the simulation does.
+    fn offer(l: &mut Link, now: Instant, dir: Dir, bytes: Vec<u8>) -> (u64, Fate) {
+        let (id, fate) = l.handle_frame(now, dir, &bytes);
+        l.enqueue(id, dir, fate, bytes);
+        (id, fate)
     }
     fn outage_1s_to_3s(policy: OutagePolicy) -> LinkModel {
         LinkModel {
@@ -500,7 +498,7 @@ mod tests {
     #[test]
     fn delay_applies() {
         let mut l = link(LinkModel::default());
-        let (id, fate) = l.handle_frame(ms(10), Dir::Uplink, frame(100));
+        let (id, fate) = offer(&mut l, ms(10), Dir::Uplink, frame(100));
         assert_eq!(fate, Fate::Delivered { at: ms(15) });
         assert!(l.poll_delivery(ms(14)).is_none());
         assert_eq!(l.poll_at(ms(10)), Some(ms(15)));
@@ -512,19 +510,19 @@ mod tests {
     fn drop_during_outage() {
         let mut l = link(outage_1s_to_3s(OutagePolicy::Drop));
         assert!(matches!(
-            l.handle_frame(ms(999), Dir::Uplink, frame(1)).1,
+            offer(&mut l, ms(999), Dir::Uplink, frame(1)).1,
             Fate::Delivered { .. }
         ));
         assert_eq!(
-            l.handle_frame(ms(1000), Dir::Uplink, frame(1)).1,
+            offer(&mut l, ms(1000), Dir::Uplink, frame(1)).1,
             Fate::OutageDropped
         );
         assert_eq!(
-            l.handle_frame(ms(2999), Dir::Downlink, frame(1)).1,
+            offer(&mut l, ms(2999), Dir::Downlink, frame(1)).1,
             Fate::OutageDropped
         );
         assert!(matches!(
-            l.handle_frame(ms(3000), Dir::Uplink, frame(1)).1,
+            offer(&mut l, ms(3000), Dir::Uplink, frame(1)).1,
             Fate::Delivered { .. }
         ));
     }
@@ -533,9 +531,9 @@ mod tests {
     #[test]
     fn hold_releases_in_order_and_overflows() {
         let mut l = link(outage_1s_to_3s(OutagePolicy::Hold));
-        let (a, fa) = l.handle_frame(ms(1100), Dir::Downlink, frame(1));
-        let (b, fb) = l.handle_frame(ms(1200), Dir::Downlink, frame(1));
-        let (_, fc) = l.handle_frame(ms(1300), Dir::Downlink, frame(1));
+        let (a, fa) = offer(&mut l, ms(1100), Dir::Downlink, frame(1));
+        let (b, fb) = offer(&mut l, ms(1200), Dir::Downlink, frame(1));
+        let (_, fc) = offer(&mut l, ms(1300), Dir::Downlink, frame(1));
         assert_eq!(
             fa,
             Fate::Held {
@@ -570,7 +568,7 @@ mod tests {
         assert_eq!(l.poll_at(ms(5000)), None);
         // the downlink is unaffected
         assert!(matches!(
-            l.handle_frame(ms(5000), Dir::Downlink, frame(1)).1,
+            offer(&mut l, ms(5000), Dir::Downlink, frame(1)).1,
             Fate::Delivered { .. }
         ));
     }
@@ -584,19 +582,19 @@ mod tests {
         m.uplink.delay = Dur::ms(0);
         let mut l = link(m);
         assert_eq!(
-            l.handle_frame(ms(0), Dir::Uplink, frame(10)).1,
+            offer(&mut l, ms(0), Dir::Uplink, frame(10)).1,
             Fate::Delivered { at: ms(10) }
         );
         assert_eq!(
-            l.handle_frame(ms(0), Dir::Uplink, frame(10)).1,
+            offer(&mut l, ms(0), Dir::Uplink, frame(10)).1,
             Fate::Delivered { at: ms(20) }
         );
         assert_eq!(
-            l.handle_frame(ms(0), Dir::Uplink, frame(10)).1,
+            offer(&mut l, ms(0), Dir::Uplink, frame(10)).1,
             Fate::QueueDropped
         );
         assert_eq!(
-            l.handle_frame(ms(10), Dir::Uplink, frame(10)).1,
+            offer(&mut l, ms(10), Dir::Uplink, frame(10)).1,
             Fate::Delivered { at: ms(30) }
         );
     }
@@ -612,8 +610,8 @@ mod tests {
             let mut l = link(m);
             (0..200)
                 .map(|i| {
-                    l.handle_frame(ms(i), Dir::Downlink, frame(1));
-                    l.handle_frame(ms(i), Dir::Uplink, frame(1)).1 == Fate::Lost
+                    offer(&mut l, ms(i), Dir::Downlink, frame(1));
+                    offer(&mut l, ms(i), Dir::Uplink, frame(1)).1 == Fate::Lost
                 })
                 .collect::<Vec<_>>()
         };
@@ -650,31 +648,31 @@ mod tests {
         m.downlink.delay = Dur::ms(5);
         let mut l = link(m);
         assert_eq!(
-            l.handle_frame(ms(1_000), Dir::Downlink, frame(1)).1,
+            offer(&mut l, ms(1_000), Dir::Downlink, frame(1)).1,
             Fate::Delivered { at: ms(1_200) }
         );
         assert_eq!(
-            l.handle_frame(ms(1_195), Dir::Downlink, frame(1)).1,
+            offer(&mut l, ms(1_195), Dir::Downlink, frame(1)).1,
             Fate::Delivered { at: ms(1_200) }
         );
         assert_eq!(
-            l.handle_frame(ms(1_000), Dir::Uplink, frame(1)).1,
+            offer(&mut l, ms(1_000), Dir::Uplink, frame(1)).1,
             Fate::Delivered { at: ms(1_005) }
         );
         assert_eq!(
-            l.handle_frame(ms(11_000), Dir::Downlink, frame(1)).1,
+            offer(&mut l, ms(11_000), Dir::Downlink, frame(1)).1,
             Fate::Held {
                 until: ms(12_000),
                 at: ms(12_200)
             }
         );
         assert_eq!(
-            l.handle_frame(ms(21_000), Dir::Downlink, frame(1)).1,
+            offer(&mut l, ms(21_000), Dir::Downlink, frame(1)).1,
             Fate::OutageDropped
         );
     }
 
-    fn tcp_frame(dir: Dir, seq: u32, len: usize) -> Arc<[u8]> {
+    fn tcp_frame(dir: Dir, seq: u32, len: usize) -> Vec<u8> {
         use smoltcp::wire::{Ipv4Address, TcpControl, TcpRepr, TcpSeqNumber};
         let (c, s) = (Ipv4Address::new(10, 0, 0, 1), Ipv4Address::new(10, 0, 0, 2));
         let (src, dst, sp, dp) = match dir {
@@ -696,7 +694,7 @@ mod tests {
             timestamp: None,
             payload: &payload,
         };
-        crate::trace::packet::emit_ipv4_tcp(src, dst, &tcp).into()
+        crate::trace::packet::emit_ipv4_tcp(src, dst, &tcp)
     }
 
     // Proves the middlebox: idle for its timeout after the last frame, it resets both sides with the
@@ -705,7 +703,7 @@ mod tests {
     #[test]
     fn middlebox_expiry() {
         use crate::model::{AfterExpiry, Middlebox, Notify};
-        use crate::trace::packet::{Segment, flags};
+        use crate::trace::packet::{Ipv4Segment, TcpFlags};
         let m = LinkModel {
             middlebox: Some(Middlebox {
                 idle_timeout: Dur::secs(90),
@@ -715,8 +713,13 @@ mod tests {
             ..LinkModel::default()
         };
         let mut l = link(m);
-        l.handle_frame(ms(0), Dir::Uplink, tcp_frame(Dir::Uplink, 100, 50));
-        l.handle_frame(ms(10), Dir::Downlink, tcp_frame(Dir::Downlink, 700, 20));
+        offer(&mut l, ms(0), Dir::Uplink, tcp_frame(Dir::Uplink, 100, 50));
+        offer(
+            &mut l,
+            ms(10),
+            Dir::Downlink,
+            tcp_frame(Dir::Downlink, 700, 20),
+        );
         // Uplink passes the middlebox on arrival (5 ms), downlink as it leaves (10 ms): the flow was
         // last seen at 10 ms, so it expires at 90.010 s.
         while l.poll_delivery(ms(100)).is_some() {}
@@ -725,9 +728,12 @@ mod tests {
         let (d1, b1, _, f1) = l.poll_injected(ms(90_010)).unwrap();
         let (d2, b2, _, f2) = l.poll_injected(ms(90_010)).unwrap();
         assert!(l.poll_injected(ms(90_010)).is_none());
-        let (r1, r2) = (Segment::parse(&b1).unwrap(), Segment::parse(&b2).unwrap());
+        let (r1, r2) = (
+            Ipv4Segment::parse(&b1).unwrap().tcp,
+            Ipv4Segment::parse(&b2).unwrap().tcp,
+        );
         assert_eq!(
-            (d1, r1.flag_str().as_str(), r1.seq, r1.dport, f1),
+            (d1, r1.flags.tcpdump().as_str(), r1.seq, r1.dport, f1),
             (
                 Dir::Downlink,
                 "R",
@@ -737,7 +743,7 @@ mod tests {
             )
         );
         assert_eq!(
-            (d2, r2.flag_str().as_str(), r2.seq, r2.dport, f2),
+            (d2, r2.flags.tcpdump().as_str(), r2.seq, r2.dport, f2),
             (
                 Dir::Uplink,
                 "R",
@@ -747,12 +753,17 @@ mod tests {
             )
         );
         assert_eq!(
-            l.handle_frame(ms(91_000), Dir::Uplink, tcp_frame(Dir::Uplink, 150, 1))
-                .1,
+            offer(
+                &mut l,
+                ms(91_000),
+                Dir::Uplink,
+                tcp_frame(Dir::Uplink, 150, 1)
+            )
+            .1,
             Fate::MiddleboxDropped
         );
         let (d3, b3, _, _) = l.poll_injected(ms(91_000)).unwrap();
         assert_eq!(d3, Dir::Downlink);
-        assert!(Segment::parse(&b3).unwrap().has(flags::RST));
+        assert!(Ipv4Segment::parse(&b3).unwrap().tcp.has(TcpFlags::RST));
     }
 }

@@ -23,11 +23,11 @@ use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 
-use crate::analyze::{AnalysisSink, AnalyzeOptions, analyze_file};
+use crate::analyze::{AnalyzeOptions, analyze_file};
 use crate::clock::Duration;
+use crate::detect::Finding;
 use crate::model::{AppModel, Dur, LossModel, OutageSchedule, Scenario, Window};
-use crate::sim::Sim;
-use crate::trace::summary::Finding;
+use crate::run::{Analyse, simulate};
 
 /// What a search looks for.
 #[derive(Debug, Clone)]
@@ -164,13 +164,9 @@ pub fn evaluate(
     tol: f64,
     floor: f64,
 ) -> Option<Finding> {
-    let mut sim = Sim::new(s).ok()?;
-    let sink = AnalysisSink::new(s.capture, AnalyzeOptions::default());
-    let result = sink.result();
-    sim.add_sink(Box::new(sink));
-    sim.run().ok()?;
-    let analysis = result.borrow_mut().take()?;
-    analysis
+    let report = simulate(s, &mut (), Analyse::Yes).ok()?;
+    report
+        .summary
         .findings
         .into_iter()
         .find(|f| f.signature == signature && target.is_none_or(|t| matches(f, t, tol, floor)))

@@ -16,8 +16,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::clock::{format_duration, parse_duration};
+use crate::detect::Finding;
 use crate::model::{ModelError, Scenario};
-use crate::trace::summary::Finding;
 
 /// Applies `f` to every item on `threads` threads; results come back in item order.
 pub fn par_map<T: Sync, R: Send>(
@@ -158,25 +158,9 @@ pub struct RunResult {
 
 /// Runs one scenario with the detectors and no outputs.
 pub fn run_one(s: &Scenario) -> RunResult {
-    let mut sim = match crate::sim::Sim::new(s) {
-        Ok(sim) => sim,
-        Err(e) => {
-            return RunResult {
-                findings: Vec::new(),
-                error: Some(e.to_string()),
-            };
-        }
-    };
-    let sink = crate::analyze::AnalysisSink::new(s.capture, Default::default());
-    let result = sink.result();
-    sim.add_sink(Box::new(sink));
-    match sim.run() {
-        Ok(_) => RunResult {
-            findings: result
-                .borrow_mut()
-                .take()
-                .map(|a| a.findings)
-                .unwrap_or_default(),
+    match crate::run::simulate(s, &mut (), crate::run::Analyse::Yes) {
+        Ok(report) => RunResult {
+            findings: report.summary.findings,
             error: None,
         },
         Err(e) => RunResult {

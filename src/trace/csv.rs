@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::fastfmt::{push_int, push_ipv4, push_secs};
-use super::packet::{Segment, flags};
+use super::packet::{Ipv4Segment, TcpFlags};
 use super::{Dir, Event, EventKind, EventSink, Side, offer_seen, sees};
 use crate::clock::Instant;
 use crate::model::CapturePoint;
@@ -53,7 +53,7 @@ impl<W: Write> PacketsCsv<W> {
 }
 
 impl<W: Write> EventSink for PacketsCsv<W> {
-    fn handle_event(&mut self, e: &Event) -> io::Result<()> {
+    fn handle_event(&mut self, e: &Event<'_>) -> io::Result<()> {
         let EventKind::Offered {
             id,
             dir,
@@ -64,10 +64,11 @@ impl<W: Write> EventSink for PacketsCsv<W> {
         else {
             return Ok(());
         };
-        let Some(s) = Segment::parse(bytes) else {
+        let Some(frame) = Ipv4Segment::parse(bytes) else {
             return Ok(());
         };
-        if s.has(flags::SYN) {
+        let s = &frame.tcp;
+        if s.has(TcpFlags::SYN) {
             self.isn.insert(*dir, s.seq);
         }
         let other = match dir {
@@ -76,7 +77,7 @@ impl<W: Write> EventSink for PacketsCsv<W> {
         };
         let rel = |d: Dir, v: u32| self.isn.get(&d).map_or(v, |&b| v.wrapping_sub(b));
         let seq = rel(*dir, s.seq);
-        let ack = if s.has(flags::ACK) {
+        let ack = if s.has(TcpFlags::ACK) {
             rel(other, s.ack)
         } else {
             0
@@ -89,12 +90,12 @@ impl<W: Write> EventSink for PacketsCsv<W> {
         r.push(',');
         r.push_str(dir.name());
         r.push(',');
-        push_ipv4(r, s.src);
+        push_ipv4(r, frame.src);
         r.push(',');
-        push_ipv4(r, s.dst);
+        push_ipv4(r, frame.dst);
         r.push(',');
-        s.push_flags(r);
-        for v in [seq, ack, u32::from(s.win), s.len] {
+        s.flags.push_tcpdump(r);
+        for v in [seq, ack, s.win, s.len] {
             r.push(',');
             push_int(r, v);
         }
@@ -137,7 +138,7 @@ impl<W: Write> EventsCsv<W> {
 }
 
 impl<W: Write> EventSink for EventsCsv<W> {
-    fn handle_event(&mut self, e: &Event) -> io::Result<()> {
+    fn handle_event(&mut self, e: &Event<'_>) -> io::Result<()> {
         let r = &mut self.row;
         r.clear();
         push_secs(r, e.t);
@@ -181,7 +182,13 @@ impl<W: Write> EventSink for EventsCsv<W> {
                 let _ = write!(
                     r,
                     "captured,,,,endpoint {} > endpoint {} flags 0x{:02x} seq {} ack {} win {} len {}",
-                    p.src, p.dst, p.flags, p.seq, p.ack, p.win, p.len
+                    p.src,
+                    p.dst,
+                    p.flags.bits(),
+                    p.seq,
+                    p.ack,
+                    p.win,
+                    p.len
                 );
             }
         }

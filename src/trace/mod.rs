@@ -6,6 +6,10 @@
 //! sink, for the library, tests and analysis; every writer can also be fed a whole `Trace`
 //! ([`Trace::replay`]), so outputs are functions of a trace, testable without a simulation.
 //!
+//! Events borrow their frame bytes ([`Event<'a>`]): the simulation hands sinks a view of the frame
+//! it holds, so no frame is copied or allocated to be reported; [`Trace`] keeps its own copy of each
+//! frame in one byte arena.
+//!
 //! Guarantees: events arrive in non-decreasing time, with a strictly increasing `seq` that breaks
 //! ties; frame bytes are the exact IPv4 packets the stacks exchanged.
 
@@ -13,14 +17,11 @@ pub mod csv;
 pub mod fastfmt;
 pub mod packet;
 pub mod pcap;
-pub mod summary;
 pub mod text;
 
+pub use smoltcp::socket::tcp::State as TcpState;
 use std::fmt;
 use std::io;
-use std::sync::Arc;
-
-pub use smoltcp::socket::tcp::State as TcpState;
 
 use crate::clock::Instant;
 
@@ -85,6 +86,7 @@ impl Dir {
 
 /// What the link did with a frame, decided when it was offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fate {
     /// Arrives at `at`.
     Delivered {
@@ -144,6 +146,7 @@ impl Fate {
 
 /// Something an application did or saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AppEvent {
     /// The connection is established (first seen by the application).
     Connected,
@@ -209,8 +212,9 @@ impl fmt::Display for AppEvent {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventKind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventKind<'a> {
     /// A frame was offered to the link (sent by the direction's sender, or injected on the path by
     /// a middlebox) and its fate decided.
     Offered {
@@ -219,7 +223,7 @@ pub enum EventKind {
         /// Direction.
         dir: Dir,
         /// The IPv4 packet.
-        bytes: Arc<[u8]>,
+        bytes: &'a [u8],
         /// Its fate.
         fate: Fate,
         /// Injected by a middlebox on the path (a forged RST), not sent by an endpoint.
@@ -232,7 +236,7 @@ pub enum EventKind {
         /// Direction.
         dir: Dir,
         /// The IPv4 packet.
-        bytes: Arc<[u8]>,
+        bytes: &'a [u8],
     },
     /// A direction went down (`up = false`) or came back.
     Link {
@@ -253,7 +257,7 @@ pub enum EventKind {
     /// A packet of an imported capture (seen at the capture point; no fate is known).
     Captured {
         /// The packet; its endpoints index [`Trace::endpoints`].
-        packet: crate::capture::Packet,
+        packet: packet::Packet,
     },
     /// An application event.
     App {
@@ -265,14 +269,14 @@ pub enum EventKind {
 }
 
 /// A timestamped event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event<'a> {
     /// Virtual time.
     pub t: Instant,
     /// Position in the trace (breaks ties between events at the same time).
     pub seq: u64,
     /// What happened.
-    pub kind: EventKind,
+    pub kind: EventKind<'a>,
 }
 
 /// A consumer of events, fed in trace order.
@@ -281,7 +285,7 @@ pub trait EventSink {
     ///
     /// # Errors
     /// I/O errors of writers.
-    fn handle_event(&mut self, event: &Event) -> io::Result<()>;
+    fn handle_event(&mut self, event: &Event<'_>) -> io::Result<()>;
 
     /// Called once after the last event, with the time the run ended.
     ///
@@ -292,14 +296,15 @@ pub trait EventSink {
     }
 }
 
-/// A whole trace in memory.
+/// A whole trace in memory: every event, with its frames copied into one byte arena.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
-    /// The events, in order.
-    pub events: Vec<Event>,
+    /// The events; frame events hold an empty slice here, their bytes are `frames[range]`.
+    records: Vec<(Event<'static>, std::ops::Range<usize>)>,
+    frames: Vec<u8>,
     /// When the run ended.
     pub end: Instant,
-    /// Endpoint names of an imported capture (indexed by [`crate::capture::Packet`]'s ids); empty
+    /// Endpoint names of an imported capture (indexed by [`packet::Packet`]'s ids); empty
     /// for simulated traces, whose frames carry their addresses.
     pub endpoints: Vec<String>,
 }
@@ -307,7 +312,8 @@ pub struct Trace {
 impl Default for Trace {
     fn default() -> Self {
         Trace {
-            events: Vec::new(),
+            records: Vec::new(),
+            frames: Vec::new(),
             end: Instant::ZERO,
             endpoints: Vec::new(),
         }
@@ -315,30 +321,102 @@ impl Default for Trace {
 }
 
 impl Trace {
+    /// Appends an event (its frame bytes copied).
+    pub fn push(&mut self, e: &Event<'_>) {
+        let (kind, range) = match e.kind {
+            EventKind::Offered {
+                id,
+                dir,
+                bytes,
+                fate,
+                by_middlebox,
+            } => (
+                EventKind::Offered {
+                    id,
+                    dir,
+                    bytes: &[],
+                    fate,
+                    by_middlebox,
+                },
+                self.store(bytes),
+            ),
+            EventKind::Delivered { id, dir, bytes } => (
+                EventKind::Delivered {
+                    id,
+                    dir,
+                    bytes: &[],
+                },
+                self.store(bytes),
+            ),
+            EventKind::Link { dir, up } => (EventKind::Link { dir, up }, 0..0),
+            EventKind::State { side, from, to } => (EventKind::State { side, from, to }, 0..0),
+            EventKind::Captured { packet } => (EventKind::Captured { packet }, 0..0),
+            EventKind::App { side, event } => (EventKind::App { side, event }, 0..0),
+        };
+        self.records.push((
+            Event {
+                t: e.t,
+                seq: e.seq,
+                kind,
+            },
+            range,
+        ));
+    }
+
+    fn store(&mut self, bytes: &[u8]) -> std::ops::Range<usize> {
+        let start = self.frames.len();
+        self.frames.extend_from_slice(bytes);
+        start..self.frames.len()
+    }
+
+    /// The number of events.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// No events.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The events, in order.
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = Event<'_>> + ExactSizeIterator + '_ {
+        self.records.iter().map(|(e, range)| {
+            let mut e: Event<'_> = *e;
+            match &mut e.kind {
+                EventKind::Offered { bytes, .. } | EventKind::Delivered { bytes, .. } => {
+                    *bytes = &self.frames[range.clone()];
+                }
+                _ => {}
+            }
+            e
+        })
+    }
+
     /// Feeds every event to `sink`, then finishes it.
     ///
     /// # Errors
     /// The sink's first error.
     pub fn replay(&self, sink: &mut dyn EventSink) -> io::Result<()> {
-        for e in &self.events {
-            sink.handle_event(e)?;
+        for e in self.events() {
+            sink.handle_event(&e)?;
         }
         sink.finish(self.end)
     }
 
-    /// The frames offered to the link, with their direction and fate.
-    pub fn frames(&self) -> impl Iterator<Item = (&Event, Dir, &Arc<[u8]>, Fate)> {
-        self.events.iter().filter_map(|e| match &e.kind {
+    /// The frames offered to the link: the event, its direction, bytes and fate.
+    pub fn frames(&self) -> impl Iterator<Item = (Event<'_>, Dir, &[u8], Fate)> + '_ {
+        self.events().filter_map(|e| match e.kind {
             EventKind::Offered {
                 dir, bytes, fate, ..
-            } => Some((e, *dir, bytes, *fate)),
+            } => Some((e, dir, bytes, fate)),
             _ => None,
         })
     }
 
     /// The application events of one side.
     pub fn app_events(&self, side: Side) -> impl Iterator<Item = (Instant, AppEvent)> + '_ {
-        self.events.iter().filter_map(move |e| match e.kind {
+        self.records.iter().filter_map(move |(e, _)| match e.kind {
             EventKind::App { side: s, event } if s == side => Some((e.t, event)),
             _ => None,
         })
@@ -346,12 +424,69 @@ impl Trace {
 }
 
 impl EventSink for Trace {
-    fn handle_event(&mut self, event: &Event) -> io::Result<()> {
-        self.events.push(event.clone());
+    fn handle_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.push(event);
         Ok(())
     }
     fn finish(&mut self, end: Instant) -> io::Result<()> {
         self.end = end;
+        Ok(())
+    }
+}
+
+impl<T: EventSink + ?Sized> EventSink for &mut T {
+    fn handle_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        (**self).handle_event(event)
+    }
+    fn finish(&mut self, end: Instant) -> io::Result<()> {
+        (**self).finish(end)
+    }
+}
+
+impl<T: EventSink + ?Sized> EventSink for Box<T> {
+    fn handle_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        (**self).handle_event(event)
+    }
+    fn finish(&mut self, end: Instant) -> io::Result<()> {
+        (**self).finish(end)
+    }
+}
+
+/// Every sink of the list, in order.
+impl<S: EventSink> EventSink for [S] {
+    fn handle_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.iter_mut().try_for_each(|s| s.handle_event(event))
+    }
+    fn finish(&mut self, end: Instant) -> io::Result<()> {
+        self.iter_mut().try_for_each(|s| s.finish(end))
+    }
+}
+
+/// Every sink of the list, in order.
+impl<S: EventSink> EventSink for Vec<S> {
+    fn handle_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.as_mut_slice().handle_event(event)
+    }
+    fn finish(&mut self, end: Instant) -> io::Result<()> {
+        self.as_mut_slice().finish(end)
+    }
+}
+
+/// Both sinks, the first first.
+impl<A: EventSink, B: EventSink> EventSink for (A, B) {
+    fn handle_event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        self.0.handle_event(event)?;
+        self.1.handle_event(event)
+    }
+    fn finish(&mut self, end: Instant) -> io::Result<()> {
+        self.0.finish(end)?;
+        self.1.finish(end)
+    }
+}
+
+/// A sink that ignores everything.
+impl EventSink for () {
+    fn handle_event(&mut self, _event: &Event<'_>) -> io::Result<()> {
         Ok(())
     }
 }
@@ -384,7 +519,7 @@ pub fn offer_seen(point: crate::model::CapturePoint, dir: Dir, by_middlebox: boo
 }
 
 /// Whether an event is a frame seen at the capture point.
-pub fn captured(point: crate::model::CapturePoint, kind: &EventKind) -> bool {
+pub fn captured(point: crate::model::CapturePoint, kind: &EventKind<'_>) -> bool {
     match kind {
         EventKind::Offered {
             dir, by_middlebox, ..

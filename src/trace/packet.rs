@@ -1,74 +1,176 @@
-//! Decoding the IPv4/TCP packets in a trace into the fields reports need (addresses, ports, flags,
-//! sequence numbers, window, payload length, options), with smoltcp's wire accessors.
+//! The one decoded form of a TCP segment, [`Segment`] (a `Repr` in smoltcp's Packet/Repr sense),
+//! read with smoltcp's wire accessors ([`Ipv4Packet`], [`TcpPacket`], [`TcpOption`]) and used by
+//! every part that looks inside a frame: the engine (the `linux` close policy, MSS clamping), the
+//! middlebox, the writers (text, CSV), the summary, the analysis and the capture importers. Also
+//! the compact capture record [`Packet`] (a segment at a capture point between two endpoint ids)
+//! and the one IPv4/TCP emitter.
 //!
-//! Guarantees: never panics on arbitrary bytes; anything that is not a well-formed IPv4 TCP segment
-//! decodes to `None`.
+//! Guarantees: decoding never panics and never allocates; anything that is not a well-formed
+//! IPv4 (or, for [`Segment::parse_tcp`], TCP) header decodes to `None`.
 
+use std::fmt;
 use std::net::Ipv4Addr;
 
+use bitflags::bitflags;
 use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpOption, TcpPacket};
 
-/// TCP flag bits as in the header.
-pub mod flags {
-    /// FIN.
-    pub const FIN: u8 = 0x01;
-    /// SYN.
-    pub const SYN: u8 = 0x02;
-    /// RST.
-    pub const RST: u8 = 0x04;
-    /// PSH.
-    pub const PSH: u8 = 0x08;
-    /// ACK.
-    pub const ACK: u8 = 0x10;
-    /// URG.
-    pub const URG: u8 = 0x20;
-}
+use crate::clock::Instant;
 
-/// The few TCP header fields hot paths need, read without validation or allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peek {
-    /// Flag bits.
-    pub flags: u8,
-    /// Sequence number.
-    pub seq: u32,
-    /// Acknowledgement number.
-    pub ack: u32,
-    /// Payload length.
-    pub len: u32,
-}
-
-impl Peek {
-    /// Sequence space consumed: payload plus one for SYN and for FIN.
-    pub fn seq_len(&self) -> u32 {
-        self.len + u32::from(self.flags & flags::SYN != 0) + u32::from(self.flags & flags::FIN != 0)
+bitflags! {
+    /// TCP flag bits as in the header.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct TcpFlags: u8 {
+        /// FIN.
+        const FIN = 0x01;
+        /// SYN.
+        const SYN = 0x02;
+        /// RST.
+        const RST = 0x04;
+        /// PSH.
+        const PSH = 0x08;
+        /// ACK.
+        const ACK = 0x10;
+        /// URG.
+        const URG = 0x20;
     }
 }
 
-/// Reads flags, seq, ack and payload length of an IPv4 TCP packet; `None` if it is too short to
-/// hold them. Never panics.
-pub fn peek_tcp(p: &[u8]) -> Option<Peek> {
-    let ihl = usize::from(*p.first()? & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([*p.get(2)?, *p.get(3)?])).min(p.len());
-    let t = p.get(ihl..total)?;
-    if t.len() < 20 {
-        return None;
+impl TcpFlags {
+    /// Appends the flags in tcpdump's notation (`S`, `S.`, `P.`, `F.`, `R`, `.`, or `none`).
+    pub fn push_tcpdump(self, s: &mut String) {
+        let before = s.len();
+        for (bit, c) in [
+            (TcpFlags::FIN, 'F'),
+            (TcpFlags::SYN, 'S'),
+            (TcpFlags::RST, 'R'),
+            (TcpFlags::PSH, 'P'),
+            (TcpFlags::ACK, '.'),
+            (TcpFlags::URG, 'U'),
+        ] {
+            if self.contains(bit) {
+                s.push(c);
+            }
+        }
+        if s.len() == before {
+            s.push_str("none");
+        }
     }
-    let doff = usize::from(t[12] >> 4) * 4;
-    Some(Peek {
-        flags: t[13] & 0x3f,
-        seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
-        ack: u32::from_be_bytes([t[8], t[9], t[10], t[11]]),
-        len: t.len().saturating_sub(doff) as u32,
-    })
+
+    /// The flags in tcpdump's notation.
+    pub fn tcpdump(self) -> String {
+        let mut s = String::new();
+        self.push_tcpdump(&mut s);
+        s
+    }
 }
 
-/// The decoded header fields of one TCP segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The raw TCP options of a segment (at most 40 bytes), kept in order so they print as tcpdump
+/// prints them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TcpOptions {
+    bytes: [u8; 40],
+    len: u8,
+}
+
+impl Default for TcpOptions {
+    fn default() -> Self {
+        TcpOptions {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl fmt::Debug for TcpOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{self}]")
+    }
+}
+
+impl TcpOptions {
+    /// Options from the raw option bytes of a header (cut to 40 bytes).
+    pub fn from_bytes(raw: &[u8]) -> TcpOptions {
+        let n = raw.len().min(40);
+        let mut o = TcpOptions::default();
+        o.bytes[..n].copy_from_slice(&raw[..n]);
+        o.len = n as u8;
+        o
+    }
+
+    /// No options.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The raw option bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The options in order; a malformed option ends the list with `Err(())`.
+    pub fn iter(&self) -> impl Iterator<Item = Result<TcpOption<'_>, ()>> {
+        let mut rest = self.as_bytes();
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done || rest.is_empty() {
+                return None;
+            }
+            match TcpOption::parse(rest) {
+                Ok((next, opt)) => {
+                    done = matches!(opt, TcpOption::EndOfList);
+                    rest = next;
+                    Some(Ok(opt))
+                }
+                Err(_) => {
+                    done = true;
+                    Some(Err(()))
+                }
+            }
+        })
+    }
+
+    /// The MSS option, if present.
+    pub fn mss(&self) -> Option<u16> {
+        self.iter().find_map(|o| match o {
+            Ok(TcpOption::MaxSegmentSize(m)) => Some(m),
+            _ => None,
+        })
+    }
+}
+
+/// tcpdump's notation, e.g. `mss 1440,nop,wscale 0,sackOK`.
+impl fmt::Display for TcpOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, opt) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match opt {
+                Err(()) => f.write_str("[bad opt]")?,
+                Ok(TcpOption::EndOfList) => f.write_str("eol")?,
+                Ok(TcpOption::NoOperation) => f.write_str("nop")?,
+                Ok(TcpOption::MaxSegmentSize(m)) => write!(f, "mss {m}")?,
+                Ok(TcpOption::WindowScale(s)) => write!(f, "wscale {s}")?,
+                Ok(TcpOption::SackPermitted) => f.write_str("sackOK")?,
+                Ok(TcpOption::SackRange(r)) => {
+                    write!(f, "sack {} ", r.iter().flatten().count())?;
+                    for (a, b) in r.iter().flatten() {
+                        write!(f, "{{{a}:{b}}}")?;
+                    }
+                }
+                Ok(TcpOption::TimeStamp { tsval, tsecr }) => {
+                    write!(f, "TS val {tsval} ecr {tsecr}")?
+                }
+                Ok(TcpOption::Unknown { kind, .. }) => write!(f, "unknown-{kind}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The decoded header of one TCP segment: ports, numbers, flags, window, payload length, options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Segment {
-    /// Source address.
-    pub src: Ipv4Addr,
-    /// Destination address.
-    pub dst: Ipv4Addr,
     /// Source port.
     pub sport: u16,
     /// Destination port.
@@ -77,103 +179,119 @@ pub struct Segment {
     pub seq: u32,
     /// Acknowledgement number (absolute; meaningful with ACK).
     pub ack: u32,
-    /// Flag bits (see [`flags`]).
-    pub flags: u8,
+    /// Flags.
+    pub flags: TcpFlags,
     /// Raw window field (unscaled, as tcpdump prints it).
-    pub win: u16,
+    pub win: u32,
     /// Payload length.
     pub len: u32,
-    /// Options in tcpdump's notation, e.g. `mss 1440,nop,wscale 0,sackOK`.
-    pub options: String,
+    /// Options, in order.
+    pub options: TcpOptions,
 }
 
 impl Segment {
-    /// Decodes an IPv4 packet carrying TCP.
-    pub fn parse(bytes: &[u8]) -> Option<Segment> {
-        let ip = Ipv4Packet::new_checked(bytes).ok()?;
-        if ip.next_header() != IpProtocol::Tcp {
-            return None;
-        }
-        let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-        let raw = ip.payload();
-        let mut options = Vec::new();
-        let mut opts = tcp.options();
-        while !opts.is_empty() {
-            let Ok((rest, opt)) = TcpOption::parse(opts) else {
-                options.push("[bad opt]".to_string());
-                break;
-            };
-            options.push(match opt {
-                TcpOption::EndOfList => "eol".to_string(),
-                TcpOption::NoOperation => "nop".to_string(),
-                TcpOption::MaxSegmentSize(m) => format!("mss {m}"),
-                TcpOption::WindowScale(s) => format!("wscale {s}"),
-                TcpOption::SackPermitted => "sackOK".to_string(),
-                TcpOption::SackRange(r) => {
-                    let blocks: Vec<String> = r
-                        .iter()
-                        .flatten()
-                        .map(|(a, b)| format!("{{{a}:{b}}}"))
-                        .collect();
-                    format!("sack {} {}", blocks.len(), blocks.join(""))
-                }
-                TcpOption::TimeStamp { tsval, tsecr } => format!("TS val {tsval} ecr {tsecr}"),
-                TcpOption::Unknown { kind, .. } => format!("unknown-{kind}"),
-            });
-            if matches!(opt, TcpOption::EndOfList) {
-                break;
-            }
-            opts = rest;
-        }
+    /// Decodes a TCP header and payload (`tcp` ends where the IP packet's payload ends).
+    pub fn parse_tcp(tcp: &[u8]) -> Option<Segment> {
+        let p = TcpPacket::new_checked(tcp).ok()?;
+        let header = usize::from(p.header_len());
         Some(Segment {
-            src: ip.src_addr(),
-            dst: ip.dst_addr(),
-            sport: tcp.src_port(),
-            dport: tcp.dst_port(),
-            seq: u32::from_be_bytes([raw[4], raw[5], raw[6], raw[7]]),
-            ack: u32::from_be_bytes([raw[8], raw[9], raw[10], raw[11]]),
-            flags: raw[13] & 0x3f,
-            win: tcp.window_len(),
-            len: tcp.payload().len() as u32,
-            options: options.join(","),
+            sport: p.src_port(),
+            dport: p.dst_port(),
+            seq: p.seq_number().0 as u32,
+            ack: p.ack_number().0 as u32,
+            flags: TcpFlags::from_bits_truncate(tcp[13]),
+            win: u32::from(p.window_len()),
+            len: (tcp.len() - header) as u32,
+            options: TcpOptions::from_bytes(p.options()),
         })
     }
 
-    /// Has this flag bit.
-    pub fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
+    /// Has any of these flags.
+    pub fn has(&self, flags: TcpFlags) -> bool {
+        self.flags.intersects(flags)
     }
 
     /// Sequence space consumed: payload plus one for SYN and for FIN.
     pub fn seq_len(&self) -> u32 {
-        self.len + self.has(flags::SYN) as u32 + self.has(flags::FIN) as u32
+        self.len + u32::from(self.has(TcpFlags::SYN)) + u32::from(self.has(TcpFlags::FIN))
+    }
+}
+
+/// A decoded IPv4 packet carrying TCP: addresses and the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Segment {
+    /// Source address.
+    pub src: Ipv4Addr,
+    /// Destination address.
+    pub dst: Ipv4Addr,
+    /// The TCP segment.
+    pub tcp: Segment,
+}
+
+impl Ipv4Segment {
+    /// Decodes an IPv4 packet carrying TCP; `None` for anything else.
+    pub fn parse(bytes: &[u8]) -> Option<Ipv4Segment> {
+        let ip = Ipv4Packet::new_checked(bytes).ok()?;
+        if ip.next_header() != IpProtocol::Tcp {
+            return None;
+        }
+        Some(Ipv4Segment {
+            src: ip.src_addr(),
+            dst: ip.dst_addr(),
+            tcp: Segment::parse_tcp(ip.payload())?,
+        })
+    }
+}
+
+/// One TCP segment as seen at a capture point, between two endpoints of the capture (ids into its
+/// endpoint table). Its header fields are a [`Segment`]'s, copied by [`Packet::new`]; tcpdump text
+/// may omit the sequence number (`seq_known = false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet {
+    /// When it was seen.
+    pub t: Instant,
+    /// Sending endpoint (id in the capture's endpoint table).
+    pub src: u32,
+    /// Receiving endpoint.
+    pub dst: u32,
+    /// Flags.
+    pub flags: TcpFlags,
+    /// Sequence number, as captured (tcpdump text may print relative numbers).
+    pub seq: u32,
+    /// Acknowledgement number (meaningful with ACK).
+    pub ack: u32,
+    /// Window field, unscaled.
+    pub win: u32,
+    /// Payload length.
+    pub len: u32,
+    /// False when the capture did not show the sequence number (tcpdump omits it on pure ACKs).
+    pub seq_known: bool,
+}
+
+impl Packet {
+    /// The packet of segment `s` seen at `t` from endpoint `src` to `dst`.
+    pub fn new(t: Instant, src: u32, dst: u32, s: &Segment) -> Packet {
+        Packet {
+            t,
+            src,
+            dst,
+            flags: s.flags,
+            seq: s.seq,
+            ack: s.ack,
+            win: s.win,
+            len: s.len,
+            seq_known: true,
+        }
     }
 
-    /// Flags in tcpdump's notation, without brackets: `S`, `S.`, `P.`, `F.`, `R`, `.`.
-    pub fn flag_str(&self) -> String {
-        let mut s = String::new();
-        self.push_flags(&mut s);
-        s
+    /// Has any of these flags.
+    pub fn has(&self, flags: TcpFlags) -> bool {
+        self.flags.intersects(flags)
     }
 
-    /// Appends the flags in tcpdump's notation.
-    pub fn push_flags(&self, s: &mut String) {
-        let before = s.len();
-        for (bit, c) in [
-            (flags::FIN, 'F'),
-            (flags::SYN, 'S'),
-            (flags::RST, 'R'),
-            (flags::PSH, 'P'),
-            (flags::ACK, '.'),
-            (flags::URG, 'U'),
-        ] {
-            if self.has(bit) {
-                s.push(c);
-            }
-        }
-        if s.len() == before {
-            s.push_str("none");
-        }
+    /// Sequence space consumed: payload plus one for SYN and for FIN.
+    pub fn seq_len(&self) -> u32 {
+        self.len + u32::from(self.has(TcpFlags::SYN)) + u32::from(self.has(TcpFlags::FIN))
     }
 }
 
@@ -200,6 +318,40 @@ pub fn emit_ipv4_tcp(src: Ipv4Addr, dst: Ipv4Addr, tcp: &smoltcp::wire::TcpRepr<
     buf
 }
 
+/// Lowers the MSS option of a SYN to `mss` in place, fixing the checksum; returns whether it
+/// changed anything.
+pub fn clamp_syn_mss(frame: &mut [u8], mss: u16) -> bool {
+    let Some(s) = Ipv4Segment::parse(frame) else {
+        return false;
+    };
+    if !s.tcp.has(TcpFlags::SYN) || s.tcp.options.mss().is_none_or(|m| m <= mss) {
+        return false;
+    }
+    let Ok(mut ip) = Ipv4Packet::new_checked(&mut frame[..]) else {
+        return false;
+    };
+    let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
+    let opts = tcp.options_mut();
+    let mut i = 0;
+    while i + 3 < opts.len() {
+        match opts[i] {
+            0 => break,
+            1 => i += 1,
+            2 if opts[i + 1] == 4 => {
+                opts[i + 2..i + 4].copy_from_slice(&mss.to_be_bytes());
+                break;
+            }
+            _ => i += usize::from(opts[i + 1]).max(2),
+        }
+    }
+    let (src, dst) = (s.src, s.dst);
+    tcp.fill_checksum(
+        &smoltcp::wire::IpAddress::Ipv4(src),
+        &smoltcp::wire::IpAddress::Ipv4(dst),
+    );
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,13 +367,17 @@ mod tests {
             seq_number: TcpSeqNumber(100),
             ack_number: ack.map(|a| TcpSeqNumber(a as i32)),
             window_len: 5744,
-            window_scale: None,
+            window_scale: if control == TcpControl::Syn {
+                Some(0)
+            } else {
+                None
+            },
             max_seg_size: if control == TcpControl::Syn {
                 Some(1440)
             } else {
                 None
             },
-            sack_permitted: false,
+            sack_permitted: control == TcpControl::Syn,
             sack_ranges: [None; 3],
             timestamp: None,
             payload,
@@ -229,48 +385,61 @@ mod tests {
         emit_ipv4_tcp(src, dst, &tcp)
     }
 
-    // Proves header fields and tcpdump-style flags decode from a real emitted segment.
+    // Proves header fields, tcpdump-style flags and options decode from a real emitted segment.
     #[test]
     fn decodes_fields() {
-        let s = Segment::parse(&build(TcpControl::Psh, b"hello", Some(7))).unwrap();
+        let s = Ipv4Segment::parse(&build(TcpControl::Psh, b"hello", Some(7)))
+            .unwrap()
+            .tcp;
         assert_eq!(
             (s.sport, s.dport, s.seq, s.ack, s.win, s.len),
             (1000, 2000, 100, 7, 5744, 5)
         );
-        assert_eq!(s.flag_str(), "P.");
-        let syn = Segment::parse(&build(TcpControl::Syn, b"", None)).unwrap();
-        assert_eq!(syn.flag_str(), "S");
-        assert_eq!(syn.options, "mss 1440");
+        assert_eq!(s.flags.tcpdump(), "P.");
+        let syn = Ipv4Segment::parse(&build(TcpControl::Syn, b"", None))
+            .unwrap()
+            .tcp;
+        assert_eq!(syn.flags.tcpdump(), "S");
+        // smoltcp pads the options to a 4-byte boundary with end-of-list bytes.
+        assert_eq!(syn.options.to_string(), "mss 1440,wscale 0,sackOK,eol");
+        assert_eq!(syn.options.mss(), Some(1440));
         assert_eq!(syn.seq_len(), 1);
-    }
-
-    // Proves the header peek agrees with the full decoder.
-    #[test]
-    fn peek_agrees_with_parse() {
-        for p in [
-            build(TcpControl::Psh, b"hello", Some(7)),
-            build(TcpControl::Syn, b"", None),
-        ] {
-            let s = Segment::parse(&p).unwrap();
-            let k = peek_tcp(&p).unwrap();
-            assert_eq!(
-                (k.flags, k.seq, k.ack, k.len, k.seq_len()),
-                (s.flags, s.seq, s.ack, s.len, s.seq_len())
-            );
-        }
-        for cut in 0..40 {
-            let _ = peek_tcp(&[0x4f; 64][..cut]);
-        }
     }
 
     // Proves garbage and truncated packets decode to None instead of panicking.
     #[test]
     fn rejects_garbage() {
-        assert!(Segment::parse(&[]).is_none());
-        assert!(Segment::parse(&[0x45; 30]).is_none());
+        assert!(Ipv4Segment::parse(&[]).is_none());
+        assert!(Ipv4Segment::parse(&[0x45; 30]).is_none());
         let good = build(TcpControl::None, b"x", Some(1));
         for cut in 0..good.len() {
-            let _ = Segment::parse(&good[..cut]);
+            let _ = Ipv4Segment::parse(&good[..cut]);
+            let _ = Segment::parse_tcp(&good[20..cut.max(20)]);
         }
+    }
+
+    // Proves MSS clamping rewrites only a SYN's larger MSS option and keeps the checksum valid.
+    #[test]
+    fn clamp_mss_rewrites_syn() {
+        use smoltcp::phy::ChecksumCapabilities;
+        use smoltcp::wire::IpAddress;
+        let mut syn = build(TcpControl::Syn, b"", None);
+        assert!(clamp_syn_mss(&mut syn, 1400));
+        let ip = Ipv4Packet::new_checked(&syn[..]).unwrap();
+        let (src, dst) = (
+            IpAddress::Ipv4(ip.src_addr()),
+            IpAddress::Ipv4(ip.dst_addr()),
+        );
+        let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+        assert!(tcp.verify_checksum(&src, &dst));
+        let repr = TcpRepr::parse(&tcp, &src, &dst, &ChecksumCapabilities::default()).unwrap();
+        assert_eq!(
+            (repr.max_seg_size, repr.window_scale, repr.sack_permitted),
+            (Some(1400), Some(0), true)
+        );
+        let mut syn = build(TcpControl::Syn, b"", None);
+        assert!(!clamp_syn_mss(&mut syn, 1460), "smaller MSS left alone");
+        let mut data = build(TcpControl::Psh, b"x", Some(1));
+        assert!(!clamp_syn_mss(&mut data, 100), "only SYNs");
     }
 }

@@ -61,7 +61,7 @@ impl<W: Write> PcapWriter<W> {
 }
 
 impl<W: Write> EventSink for PcapWriter<W> {
-    fn handle_event(&mut self, e: &Event) -> io::Result<()> {
+    fn handle_event(&mut self, e: &Event<'_>) -> io::Result<()> {
         if !captured(self.point, &e.kind) {
             return Ok(());
         }

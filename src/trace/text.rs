@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use super::fastfmt::{push_int, push_ipv4, push_secs};
 use std::net::Ipv4Addr;
 
-use super::packet::{Segment, flags};
+use super::packet::{Ipv4Segment, TcpFlags};
 use super::{Event, EventKind, EventSink, Fate, captured};
 use crate::clock::fmt_secs;
 use crate::model::CapturePoint;
@@ -30,16 +30,17 @@ pub struct RelativeSeq {
 
 impl RelativeSeq {
     /// The (seq, ack) tcpdump prints for `s`, updating the state as tcpdump does.
-    pub fn apply(&mut self, s: &Segment) -> (u32, u32) {
-        if !s.has(flags::ACK) {
+    pub fn apply(&mut self, frame: &Ipv4Segment) -> (u32, u32) {
+        let s = &frame.tcp;
+        if !s.has(TcpFlags::ACK) {
             return (s.seq, s.ack);
         }
-        let a = (s.src, s.sport);
-        let b = (s.dst, s.dport);
+        let a = (frame.src, s.sport);
+        let b = (frame.dst, s.dport);
         let forward = a <= b;
         let key = if forward { (a, b) } else { (b, a) };
         match self.bases.get(&key) {
-            Some(&(lo, hi)) if !s.has(flags::SYN) => {
+            Some(&(lo, hi)) if !s.has(TcpFlags::SYN) => {
                 let (mine, theirs) = if forward { (lo, hi) } else { (hi, lo) };
                 (s.seq.wrapping_sub(mine), s.ack.wrapping_sub(theirs))
             }
@@ -61,20 +62,21 @@ impl RelativeSeq {
 }
 
 /// Formats one segment as tcpdump would (without the timestamp), appending to `out`.
-pub fn format_segment(out: &mut String, s: &Segment, rel: &mut RelativeSeq) {
-    let (seq, ack) = rel.apply(s);
+pub fn format_segment(out: &mut String, frame: &Ipv4Segment, rel: &mut RelativeSeq) {
+    let (seq, ack) = rel.apply(frame);
+    let s = &frame.tcp;
     out.push_str("IP ");
-    push_ipv4(out, s.src);
+    push_ipv4(out, frame.src);
     out.push('.');
     push_int(out, s.sport);
     out.push_str(" > ");
-    push_ipv4(out, s.dst);
+    push_ipv4(out, frame.dst);
     out.push('.');
     push_int(out, s.dport);
     out.push_str(": Flags [");
-    s.push_flags(out);
+    s.flags.push_tcpdump(out);
     out.push(']');
-    if s.len > 0 || s.has(flags::SYN | flags::FIN | flags::RST) {
+    if s.len > 0 || s.has(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) {
         out.push_str(", seq ");
         push_int(out, seq);
         if s.len > 0 {
@@ -82,16 +84,14 @@ pub fn format_segment(out: &mut String, s: &Segment, rel: &mut RelativeSeq) {
             push_int(out, seq.wrapping_add(s.len));
         }
     }
-    if s.has(flags::ACK) {
+    if s.has(TcpFlags::ACK) {
         out.push_str(", ack ");
         push_int(out, ack);
     }
     out.push_str(", win ");
     push_int(out, s.win);
     if !s.options.is_empty() {
-        out.push_str(", options [");
-        out.push_str(&s.options);
-        out.push(']');
+        let _ = write!(out, ", options [{}]", s.options);
     }
     out.push_str(", length ");
     push_int(out, s.len);
@@ -123,16 +123,16 @@ impl<W: Write> TextWriter<W> {
 }
 
 impl<W: Write> EventSink for TextWriter<W> {
-    fn handle_event(&mut self, e: &Event) -> io::Result<()> {
+    fn handle_event(&mut self, e: &Event<'_>) -> io::Result<()> {
         if !captured(self.point, &e.kind) {
             return Ok(());
         }
-        let (bytes, fate) = match &e.kind {
-            EventKind::Offered { bytes, fate, .. } => (bytes, Some(*fate)),
+        let (bytes, fate) = match e.kind {
+            EventKind::Offered { bytes, fate, .. } => (bytes, Some(fate)),
             EventKind::Delivered { bytes, .. } => (bytes, None),
             _ => return Ok(()),
         };
-        let Some(seg) = Segment::parse(bytes) else {
+        let Some(seg) = Ipv4Segment::parse(bytes) else {
             return Ok(());
         };
         self.line.clear();
@@ -170,22 +170,24 @@ mod tests {
         sport: u16,
         dst: [u8; 4],
         dport: u16,
-        f: u8,
+        f: TcpFlags,
         seq: u32,
         ack: u32,
         len: u32,
-    ) -> Segment {
-        Segment {
+    ) -> Ipv4Segment {
+        Ipv4Segment {
             src: src.into(),
             dst: dst.into(),
-            sport,
-            dport,
-            seq,
-            ack,
-            flags: f,
-            win: 5744,
-            len,
-            options: String::new(),
+            tcp: crate::trace::packet::Segment {
+                sport,
+                dport,
+                seq,
+                ack,
+                flags: f,
+                win: 5744,
+                len,
+                options: Default::default(),
+            },
         }
     }
 
@@ -197,14 +199,42 @@ mod tests {
         let s = [192, 168, 31, 10];
         let mut rel = RelativeSeq::default();
         let lines: Vec<String> = [
-            seg(c, 54680, s, 20271, flags::SYN, 1000, 0, 0),
-            seg(s, 20271, c, 54680, flags::SYN | flags::ACK, 5000, 1001, 0),
-            seg(c, 54680, s, 20271, flags::ACK, 1001, 5001, 0),
-            seg(c, 54680, s, 20271, flags::PSH | flags::ACK, 1001, 5001, 99),
-            seg(s, 20271, c, 54680, flags::FIN | flags::ACK, 5001, 1100, 0),
-            Segment {
-                win: 0,
-                ..seg(s, 20271, c, 54680, flags::RST, 1100, 0, 0)
+            seg(c, 54680, s, 20271, TcpFlags::SYN, 1000, 0, 0),
+            seg(
+                s,
+                20271,
+                c,
+                54680,
+                TcpFlags::SYN | TcpFlags::ACK,
+                5000,
+                1001,
+                0,
+            ),
+            seg(c, 54680, s, 20271, TcpFlags::ACK, 1001, 5001, 0),
+            seg(
+                c,
+                54680,
+                s,
+                20271,
+                TcpFlags::PSH | TcpFlags::ACK,
+                1001,
+                5001,
+                99,
+            ),
+            seg(
+                s,
+                20271,
+                c,
+                54680,
+                TcpFlags::FIN | TcpFlags::ACK,
+                5001,
+                1100,
+                0,
+            ),
+            {
+                let mut r = seg(s, 20271, c, 54680, TcpFlags::RST, 1100, 0, 0);
+                r.tcp.win = 0;
+                r
             },
         ]
         .iter()

@@ -3,9 +3,9 @@
 
 use tcpsim::Scenario;
 use tcpsim::model::{ClosePolicy, Dur, OptDur, OutagePolicy, OutageSchedule, Window};
-use tcpsim::sim::{Ended, run_trace};
-use tcpsim::trace::packet::{Segment, flags};
+use tcpsim::trace::packet::{Ipv4Segment, TcpFlags};
 use tcpsim::trace::{AppEvent, Dir, EventKind, Fate, Side, captured};
+use tcpsim::{run_trace, sim::Ended};
 
 use crate::model;
 
@@ -14,14 +14,13 @@ fn parse(text: &str) -> Scenario {
 }
 
 /// Segments seen at the model's capture point, with their times.
-fn captured_segments(s: &Scenario, trace: &tcpsim::Trace) -> Vec<(f64, Segment)> {
+fn captured_segments(s: &Scenario, trace: &tcpsim::Trace) -> Vec<(f64, Ipv4Segment)> {
     trace
-        .events
-        .iter()
+        .events()
         .filter(|e| captured(s.capture, &e.kind))
         .filter_map(|e| match &e.kind {
             EventKind::Offered { bytes, .. } | EventKind::Delivered { bytes, .. } => {
-                Some((tcpsim::clock::secs(e.t), Segment::parse(bytes).unwrap()))
+                Some((tcpsim::clock::secs(e.t), Ipv4Segment::parse(bytes).unwrap()))
             }
             _ => None,
         })
@@ -39,13 +38,13 @@ fn stale_fin_pattern_on_the_wire() {
     let server = s.server.addr();
     let fin = segs
         .iter()
-        .position(|(_, g)| g.src == server && g.has(flags::FIN))
+        .position(|(_, g)| g.src == server && g.tcp.has(TcpFlags::FIN))
         .expect("server FIN");
     let (fin_t, fin_seg) = &segs[fin];
     let last_data = segs[..fin]
         .iter()
         .rev()
-        .find(|(_, g)| g.dst == server && g.len > 0)
+        .find(|(_, g)| g.dst == server && g.tcp.len > 0)
         .unwrap();
     assert!(
         fin_t - last_data.0 >= 15.0,
@@ -54,17 +53,20 @@ fn stale_fin_pattern_on_the_wire() {
     );
     let (_, ack) = &segs[fin + 1];
     assert!(
-        ack.dst == server && ack.len == 0 && ack.ack == fin_seg.seq.wrapping_add(1),
+        ack.dst == server && ack.tcp.len == 0 && ack.tcp.ack == fin_seg.tcp.seq.wrapping_add(1),
         "pure ACK of FIN: {ack:?}"
     );
     let (_, stale) = &segs[fin + 2];
     assert!(
-        stale.len > 0 && stale.seq == fin_seg.ack,
+        stale.tcp.len > 0 && stale.tcp.seq == fin_seg.tcp.ack,
         "stale data at the FIN's ack: {stale:?} vs {fin_seg:?}"
     );
     let (_, rst) = &segs[fin + 3];
-    assert_eq!(rst.flag_str(), "R");
-    assert_eq!((rst.seq, rst.win, rst.len), (stale.ack, 0, 0));
+    assert_eq!(rst.tcp.flags.tcpdump(), "R");
+    assert_eq!(
+        (rst.tcp.seq, rst.tcp.win, rst.tcp.len),
+        (stale.tcp.ack, 0, 0)
+    );
     assert_eq!(report.summary.server.final_state, "CLOSED");
 }
 
@@ -77,7 +79,7 @@ fn smoltcp_close_policy_accepts_late_data() {
     let (trace, _) = run_trace(&s).unwrap();
     let rsts = trace
         .frames()
-        .filter(|(_, _, b, _)| Segment::parse(b).unwrap().has(flags::RST))
+        .filter(|(_, _, b, _)| Ipv4Segment::parse(b).unwrap().tcp.has(TcpFlags::RST))
         .count();
     assert_eq!(rsts, 0);
     assert!(
@@ -119,8 +121,7 @@ count = 200
     s.server.tcp.nagle = false;
     let (trace, report) = run_trace(&s).unwrap();
     let held: Vec<(u64, Fate)> = trace
-        .events
-        .iter()
+        .events()
         .filter_map(|e| match e.kind {
             EventKind::Offered {
                 id,
@@ -142,11 +143,10 @@ count = 200
             unreachable!()
         };
         assert_eq!(until.total_millis(), 3500);
-        assert_eq!(*at, *until + tcpsim::clock::Duration::from_millis(5));
+        assert_eq!(at.total_micros(), until.total_micros() + 5_000);
     }
     let delivered_ids: Vec<u64> = trace
-        .events
-        .iter()
+        .events()
         .filter_map(|e| match e.kind {
             EventKind::Delivered {
                 id,
@@ -192,7 +192,7 @@ kind = "sink"
     let (trace, report) = run_trace(&s).unwrap();
     let probes = trace
         .frames()
-        .filter(|(_, d, b, _)| *d == Dir::Uplink && Segment::parse(b).unwrap().len <= 1)
+        .filter(|(_, d, b, _)| *d == Dir::Uplink && Ipv4Segment::parse(b).unwrap().tcp.len <= 1)
         .count();
     assert!(
         probes >= 24 * 3600 / 75 - 2,
@@ -357,14 +357,14 @@ fn lwip_profile_retransmission_schedule() {
     s.capture = tcpsim::model::CapturePoint::Client;
     let (trace, _) = run_trace(&s).unwrap();
     // Client data segments sent during the outage, by sequence number.
-    let sent: Vec<(f64, Segment)> = captured_segments(&s, &trace)
+    let sent: Vec<(f64, Ipv4Segment)> = captured_segments(&s, &trace)
         .into_iter()
-        .filter(|(t, g)| *t >= 10.0 && g.src == s.client.addr() && g.len > 0)
+        .filter(|(t, g)| *t >= 10.0 && g.src == s.client.addr() && g.tcp.len > 0)
         .collect();
     let first = &sent[0];
     let times: Vec<f64> = sent
         .iter()
-        .filter(|(_, g)| g.seq == first.1.seq)
+        .filter(|(_, g)| g.tcp.seq == first.1.tcp.seq)
         .map(|(t, _)| t - first.0)
         .collect();
     assert!(times.len() >= 5, "{times:?}");

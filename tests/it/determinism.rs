@@ -73,8 +73,8 @@ fn run_toml_reproduces_outputs() {
 fn outputs_are_functions_of_the_trace() {
     let dir = scratch("replay");
     let s = model("esp32-wifi-stale-fin.toml");
-    let (t1, _) = tcpsim::sim::run_trace(&s).unwrap();
-    let (t2, _) = tcpsim::sim::run_trace(&s).unwrap();
+    let (t1, _) = tcpsim::run_trace(&s).unwrap();
+    let (t2, _) = tcpsim::run_trace(&s).unwrap();
     assert_eq!(t1, t2);
     run_to_dir(&s, &dir.join("a"), false, Outputs::ALL).unwrap();
     let mut w = tcpsim::trace::text::TextWriter::new(Vec::new(), s.capture);

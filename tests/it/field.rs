@@ -3,8 +3,8 @@
 
 use tcpsim::Scenario;
 use tcpsim::analyze::{Analysis, analyze_trace};
-use tcpsim::sim::run_trace;
-use tcpsim::trace::summary::Finding;
+use tcpsim::detect::Finding;
+use tcpsim::run_trace;
 use tcpsim::trace::{AppEvent, Side, Trace};
 
 use crate::root;
@@ -92,7 +92,7 @@ fn keepalive_vs_idle_timeout() {
 // last ACK and the FIN.
 #[test]
 fn esp32_wifi_stale_fin() {
-    use tcpsim::trace::packet::{Segment, flags};
+    use tcpsim::trace::packet::{Ipv4Segment, TcpFlags};
     let s = load("esp32-wifi-stale-fin.toml", &[]);
     let (trace, _, a) = run(&s);
     assert_eq!(signatures(&a), ["stale-seq-after-fin"]);
@@ -108,14 +108,18 @@ fn esp32_wifi_stale_fin() {
     );
     assert_eq!(feature(f, "stale_seq_equals_fin_ack"), 1.0);
     assert_eq!(feature(f, "device_data_between_last_ack_and_fin"), 0.0);
-    let rst: Vec<Segment> = trace
+    let rst: Vec<Ipv4Segment> = trace
         .frames()
-        .filter_map(|(_, _, b, _)| Segment::parse(b))
-        .filter(|g| g.has(flags::RST))
+        .filter_map(|(_, _, b, _)| Ipv4Segment::parse(b))
+        .filter(|g| g.tcp.has(TcpFlags::RST))
         .collect();
     assert_eq!(rst.len(), 1);
     assert_eq!(
-        (rst[0].flag_str().as_str(), rst[0].win, rst[0].src),
+        (
+            rst[0].tcp.flags.tcpdump().as_str(),
+            rst[0].tcp.win,
+            rst[0].src
+        ),
         ("R", 0, s.server.addr())
     );
 }
@@ -224,18 +228,18 @@ fn close_wait_leak() {
 // of a response.
 #[test]
 fn gateway_zero_read_eof() {
-    use tcpsim::trace::packet::{Segment, flags};
+    use tcpsim::trace::packet::{Ipv4Segment, Segment, TcpFlags};
     let s = load("gateway-zero-read-eof.toml", &[]);
     let (trace, report, a) = run(&s);
     assert!(a.findings.is_empty(), "{:?}", a.findings);
     let server: Vec<Segment> = trace
         .frames()
         .filter(|(_, d, _, _)| *d == tcpsim::trace::Dir::Downlink)
-        .filter_map(|(_, _, b, _)| Segment::parse(b))
+        .filter_map(|(_, _, b, _)| Ipv4Segment::parse(b).map(|g| g.tcp))
         .collect();
     let fin = server
         .iter()
-        .find(|g| g.has(flags::FIN))
+        .find(|g| g.has(TcpFlags::FIN))
         .expect("server FIN");
     let request_end = server[0].ack.wrapping_add(517); // SYN-ACK acks the client's ISN + 1
     assert_eq!(

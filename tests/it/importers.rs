@@ -42,7 +42,7 @@ fn make_pcap() -> (Vec<u8>, usize) {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/esp32-wifi-stale-fin.toml"),
     )
     .unwrap();
-    let (trace, _) = tcpsim::sim::run_trace(&s).unwrap();
+    let (trace, _) = tcpsim::run_trace(&s).unwrap();
     let mut w = tcpsim::trace::pcap::PcapWriter::new(Vec::new(), s.capture).unwrap();
     trace.replay(&mut w).unwrap();
     let seen = tcpsim::capture::trace_packets(&trace, s.capture).0.len();
@@ -164,7 +164,7 @@ fn rewrap(raw: &[u8], linktype: u32, header: &[u8]) -> Vec<u8> {
     out
 }
 
-fn packets_of(data: &[u8]) -> Vec<tcpsim::capture::Packet> {
+fn packets_of(data: &[u8]) -> Vec<tcpsim::trace::packet::Packet> {
     let mut v = Vec::new();
     pcap::import(
         Cursor::new(data.to_vec()),

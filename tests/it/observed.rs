@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use tcpsim::analyze::{Analysis, analyze_file};
-use tcpsim::trace::summary::Finding;
+use tcpsim::detect::Finding;
 
 fn analyze(name: &str) -> Analysis {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! Timeline plots and heatmaps: deterministic, showing what matters, inventing nothing, thinned.
 
 use tcpsim::plot::{PlotOptions, heatmap, timeline};
-use tcpsim::sim::run_trace;
+use tcpsim::run_trace;
 
 use crate::{model, root};
 

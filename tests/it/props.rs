@@ -7,7 +7,7 @@ use tcpsim::model::{
     Affects, AppModel, Congestion, Dur, LossModel, OutagePolicy, OutageSchedule, Scenario,
     WhenFull, Window,
 };
-use tcpsim::sim::run_trace;
+use tcpsim::run_trace;
 use tcpsim::trace::{AppEvent, EventKind, Side};
 
 use crate::model;
@@ -129,13 +129,14 @@ proptest! {
     #[test]
     fn server_reads_a_prefix_of_what_the_client_wrote(s in scenario()) {
         let (trace, report) = run_trace(&s).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let mismatches = trace.events.iter().filter(|e| matches!(e.kind, EventKind::App { event: AppEvent::ReadMismatch { .. }, .. })).count();
+        let mismatches = trace.events().filter(|e| matches!(e.kind, EventKind::App { event: AppEvent::ReadMismatch { .. }, .. })).count();
         prop_assert_eq!(mismatches, 0);
         let up = &report.summary.uplink;
         prop_assert!(up.bytes_delivered <= up.bytes_written, "read {} > written {}", up.bytes_delivered, up.bytes_written);
         let read: u64 = trace.app_events(Side::Server).map(|(_, e)| if let AppEvent::Read { len } = e { len as u64 } else { 0 }).sum();
         prop_assert_eq!(read, up.bytes_delivered);
-        for w in trace.events.windows(2) {
+        let events: Vec<_> = trace.events().collect();
+        for w in events.windows(2) {
             prop_assert!(w[0].t <= w[1].t && w[0].seq < w[1].seq);
         }
     }
@@ -210,25 +211,25 @@ proptest! {
     // segment's ack as its seq (Linux's reply); and such data never goes unanswered.
     #[test]
     fn linux_close_policy_rsts_answer_late_data(s in closing_server()) {
-        use tcpsim::trace::packet::{Segment, flags};
+        use tcpsim::trace::packet::{Ipv4Segment, Segment, TcpFlags};
         let (trace, _) = run_trace(&s).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let closed_at = trace.app_events(Side::Server).find(|(_, e)| *e == AppEvent::Close).map(|(t, _)| t);
         let mut last_delivered: Option<(tcpsim::clock::Instant, Segment)> = None;
         let mut rsts = 0;
-        for e in &trace.events {
-            match &e.kind {
+        for e in trace.events() {
+            match e.kind {
                 EventKind::Delivered { dir: tcpsim::trace::Dir::Uplink, bytes, .. } => {
-                    last_delivered = Some((e.t, Segment::parse(bytes).unwrap()));
+                    last_delivered = Some((e.t, Ipv4Segment::parse(bytes).unwrap().tcp));
                 }
                 EventKind::Offered { dir: tcpsim::trace::Dir::Downlink, bytes, by_middlebox: false, .. } => {
-                    let g = Segment::parse(bytes).unwrap();
-                    if g.has(flags::RST) {
+                    let g = Ipv4Segment::parse(bytes).unwrap().tcp;
+                    if g.has(TcpFlags::RST) {
                         rsts += 1;
                         let closed = closed_at.ok_or_else(|| TestCaseError::fail("RST without a close"))?;
-                        let (t, data) = last_delivered.clone().ok_or_else(|| TestCaseError::fail("RST without data"))?;
+                        let (t, data) = last_delivered.ok_or_else(|| TestCaseError::fail("RST without data"))?;
                         prop_assert!(t == e.t && t >= closed && data.len > 0, "RST at {:?} does not answer data after the close at {:?}", e.t, closed);
                         prop_assert_eq!(g.seq, data.ack);
-                        prop_assert_eq!(g.flag_str(), "R");
+                        prop_assert_eq!(g.flags.tcpdump(), "R");
                     }
                 }
                 _ => {}
@@ -248,7 +249,7 @@ proptest! {
         let bound = (start + 2.0 * (end - start) + scale).min(end + 60.0 * scale) + 0.5;
         let resumed = trace.frames().find_map(|(e, dir, bytes, _)| {
             let t = tcpsim::clock::secs(e.t);
-            let data = tcpsim::trace::packet::Segment::parse(bytes).is_some_and(|g| g.len > 0);
+            let data = tcpsim::trace::packet::Ipv4Segment::parse(bytes).is_some_and(|g| g.tcp.len > 0);
             (dir == tcpsim::trace::Dir::Uplink && data && t >= end).then_some(t)
         });
         let resumed = resumed.ok_or_else(|| TestCaseError::fail("never sent again"))?;

@@ -40,7 +40,7 @@ fn finds_and_shrinks_a_stale_fin_reproducer() {
     assert_eq!(windows.len(), 1, "shrunk to a single window: {windows:?}");
     let text = reproducer_toml(found, &opts, &outcome);
     let reloaded = Scenario::from_toml(&text, std::path::Path::new("repro.toml")).unwrap();
-    let (trace, _) = tcpsim::sim::run_trace(&reloaded).unwrap();
+    let (trace, _) = tcpsim::run_trace(&reloaded).unwrap();
     let a = analyze_trace(&trace, reloaded.capture, Default::default());
     let f = a
         .findings

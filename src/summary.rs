@@ -1,4 +1,4 @@
-//! `summary.json`: what a run amounted to, folded from its events.
+//! `summary.json`: what a run amounted to, folded from its events (and the analysis's findings).
 //!
 //! Counters are documented on their fields. Retransmissions are inferred from the wire as an analyst
 //! would (smoltcp exposes no counters): a segment that occupies sequence space (data, SYN or FIN)
@@ -7,9 +7,10 @@
 
 use serde::Serialize;
 
-use super::packet::{flags, peek_tcp};
-use super::{AppEvent, Dir, Event, EventKind, EventSink, Fate, Side, TcpState};
 use crate::clock::{Instant, secs};
+use crate::detect::Finding;
+use crate::trace::packet::{Ipv4Segment, TcpFlags};
+use crate::trace::{AppEvent, Dir, Event, EventKind, EventSink, Fate, Side, TcpState};
 
 /// Frames per fate, for one direction.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -78,17 +79,6 @@ pub struct Milestone {
     pub event: String,
 }
 
-/// A signature finding (filled by the analysis detectors).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    /// Signature name.
-    pub signature: String,
-    /// When it happened.
-    pub at_s: f64,
-    /// Named features; time features end in `_s`.
-    pub features: std::collections::BTreeMap<String, f64>,
-}
-
 /// The whole summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -108,7 +98,8 @@ pub struct Summary {
     pub client: EndpointSummary,
     /// The server.
     pub server: EndpointSummary,
-    /// Signature findings.
+    /// Signature findings of the analysis at the model's capture point (empty when the run was
+    /// not analysed).
     pub findings: Vec<Finding>,
 }
 
@@ -184,8 +175,9 @@ impl SummaryBuilder {
         }
     }
 
-    /// The summary so far, as if the run ended at `end` for reason `ended`.
-    pub fn summary(&self, end: Instant, ended: &str) -> Summary {
+    /// The summary so far, as if the run ended at `end` for reason `ended`, with the analysis's
+    /// `findings`.
+    pub fn summary(&self, end: Instant, ended: &str, findings: Vec<Finding>) -> Summary {
         let ep = |e: &EndState| EndpointSummary {
             final_state: e.state.to_string(),
             messages_skipped: e.skipped,
@@ -202,13 +194,13 @@ impl SummaryBuilder {
             downlink: self.dirs[1].sum.clone(),
             client: ep(&self.ends[0]),
             server: ep(&self.ends[1]),
-            findings: Vec::new(),
+            findings,
         }
     }
 }
 
 impl EventSink for SummaryBuilder {
-    fn handle_event(&mut self, e: &Event) -> std::io::Result<()> {
+    fn handle_event(&mut self, e: &Event<'_>) -> std::io::Result<()> {
         match &e.kind {
             EventKind::Offered {
                 dir,
@@ -232,9 +224,9 @@ impl EventSink for SummaryBuilder {
                     Fate::QueueDropped => &mut f.queue_dropped,
                     Fate::MiddleboxDropped => &mut f.middlebox_dropped,
                 } += 1;
-                if let Some(s) = peek_tcp(bytes) {
+                if let Some(s) = Ipv4Segment::parse(bytes).map(|s| s.tcp) {
                     let n = s.seq_len();
-                    if n > 0 && s.flags & flags::RST == 0 {
+                    if n > 0 && !s.has(TcpFlags::RST) {
                         d.sum.data_segments += 1;
                         let end = s.seq.wrapping_add(n);
                         let keepalive = s.len == 1 && d.high == Some(end);

@@ -14,7 +14,7 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     s.duration = Dur::secs(3600);
-    let (trace, _) = tcpsim::sim::run_trace(&s).unwrap();
+    let (trace, _) = tcpsim::run_trace(&s).unwrap();
     let opts = PlotOptions::new("hour");
     let mut g = c.benchmark_group("plot");
     g.sample_size(10);

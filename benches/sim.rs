@@ -6,7 +6,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tcpsim::model::Dur;
-use tcpsim::run::{Outputs, run_to_dir};
+use tcpsim::run::{Analyse, Outputs, run_to_dir, simulate};
 use tcpsim::{Scenario, Sim};
 
 fn telemetry_hour() -> Scenario {
@@ -21,17 +21,20 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("telemetry-1h");
     g.sample_size(10);
     g.throughput(Throughput::Elements(3600));
+    // The engine and the stacks with the summary counters (what `--outputs none` runs).
     g.bench_function("outputs-off", |b| {
         b.iter(|| {
-            Sim::new(&s)
-                .unwrap()
-                .run()
+            simulate(&s, &mut (), Analyse::No)
                 .unwrap()
                 .summary
                 .uplink
                 .frames
                 .offered
         })
+    });
+    // The engine alone: no sink at all.
+    g.bench_function("engine-only", |b| {
+        b.iter(|| Sim::new(&s).unwrap().run(&mut ()).unwrap().steps)
     });
     let dir = std::env::temp_dir().join("tcpsim-bench");
     g.bench_function("outputs-all", |b| {

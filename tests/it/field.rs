@@ -247,7 +247,7 @@ fn gateway_zero_read_eof() {
         "the FIN acknowledges the whole request"
     );
     assert_eq!(
-        u32::from(fin.win),
+        fin.win,
         65535 - 517,
         "the request is still unread"
     );

@@ -17,11 +17,17 @@ use super::PlotError;
 /// How a segment is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Kind {
+    /// Data beyond the highest sequence sent before.
     New,
+    /// Data not beyond the highest sequence sent before.
     Retransmission,
+    /// A frame the link dropped (simulated only), where it was sent.
     Dropped,
+    /// A frame the link held back (simulated only), where it was sent.
     Held,
+    /// A FIN.
     Fin,
+    /// An RST.
     Rst,
 }
 
@@ -40,8 +46,11 @@ impl Kind {
 /// One direction's frames, relative to its first sequence number.
 #[derive(Default)]
 pub(super) struct Flow {
+    /// "address.port → address.port" (or endpoint names of a capture); empty if never seen.
     pub(super) name: String,
+    /// The first sequence number seen: relative 0.
     base: Option<u32>,
+    /// The highest relative sequence sent (the end of the highest segment).
     high: Option<i64>,
     /// (time, low, high, kind).
     pub(super) segs: Vec<(f64, i64, i64, Kind)>,
@@ -52,6 +61,7 @@ pub(super) struct Flow {
 }
 
 impl Flow {
+    /// `seq` relative to the flow's first sequence number (which it becomes if it is the first).
     fn rel(&mut self, seq: u32) -> i64 {
         let base = *self.base.get_or_insert(seq);
         i64::from(seq.wrapping_sub(base) as i32)
@@ -101,10 +111,15 @@ pub(super) struct Lanes {
 
 /// Everything the timeline needs, extracted from a trace.
 pub(super) struct Data {
+    /// Per direction (simulated: by link direction; capture: first sender first).
     pub(super) flows: [Flow; 2],
+    /// The state and bytes lanes (simulated traces only).
     pub(super) lanes: Option<Lanes>,
+    /// Time of the first event (seconds).
     pub(super) start: f64,
+    /// Time of the last event, or the run's end (seconds).
     pub(super) end: f64,
+    /// Whether the trace was simulated (rather than imported).
     pub(super) simulated: bool,
     /// Subtracted from capture times (the first packet's), so the axis starts at 0.
     pub(super) offset: f64,

@@ -63,11 +63,17 @@ pub(super) fn text_style(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
 /// One legend entry: how to draw its sample, and its text.
 #[derive(Clone, Copy)]
 pub(super) enum Sample {
+    /// A horizontal line.
     Line(RGBColor),
+    /// A vertical bar.
     Bar(RGBColor),
+    /// A cross marker.
     Cross(RGBColor),
+    /// A circle marker.
     Circle(RGBColor),
+    /// A filled triangle marker.
     Triangle(RGBColor),
+    /// A filled band.
     Band(RGBColor),
 }
 

@@ -246,11 +246,7 @@ fn gateway_zero_read_eof() {
         fin.ack, request_end,
         "the FIN acknowledges the whole request"
     );
-    assert_eq!(
-        fin.win,
-        65535 - 517,
-        "the request is still unread"
-    );
+    assert_eq!(fin.win, 65535 - 517, "the request is still unread");
     assert!(
         server.iter().all(|g| g.len == 0),
         "the server never answers"

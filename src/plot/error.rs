@@ -1,0 +1,53 @@
+//! What can go wrong drawing a plot.
+//!
+//! Guarantees: every message is the exact text the CLI prints (after `tcpsim: error: `); errors of
+//! the drawing backend, the CSV reader and number parsing are passed through unchanged
+//! (`#[error(transparent)]`), so wrapping them adds no text.
+
+use plotters::drawing::DrawingAreaErrorKind;
+
+/// What went wrong drawing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlotError {
+    /// The drawing backend failed (plotters' SVG backend, or a bad layout).
+    #[error(transparent)]
+    Drawing(#[from] DrawingAreaErrorKind<std::io::Error>),
+    /// The time window is empty or reversed.
+    #[error("empty time window: from {from} s to {to} s")]
+    EmptyWindow {
+        /// Start of the window (seconds).
+        from: f64,
+        /// End of the window (seconds).
+        to: f64,
+    },
+    /// The trace holds no TCP packets.
+    #[error("nothing to plot: no TCP packets")]
+    NoPackets,
+    /// The capture has fewer connections than the one asked for.
+    #[error("no connection {conn} (the capture has {count})")]
+    NoSuchConnection {
+        /// The connection asked for (0 = the first).
+        conn: usize,
+        /// How many connections the capture has.
+        count: usize,
+    },
+    /// The CSV's header is not a tcpsim sweep's.
+    #[error("not a tcpsim sweep CSV (header kind,cell,run,seed,...)")]
+    NotASweep,
+    /// The sweep CSV has no column of a known signature.
+    #[error("no signature columns")]
+    NoSignatureColumns,
+    /// The sweep CSV has no cell rows, or no swept parameter.
+    #[error("the sweep has no cells")]
+    NoCells,
+    /// The signature asked for has no column in the sweep CSV.
+    #[error("no column for signature {0:?}")]
+    UnknownSignature(String),
+    /// The sweep CSV could not be read.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// A cell's rate is not a number.
+    #[error(transparent)]
+    BadRate(#[from] std::num::ParseFloatError),
+}

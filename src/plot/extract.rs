@@ -1,0 +1,324 @@
+//! Turning a trace into what the timeline draws: per direction, its segments (relative sequence
+//! ranges, with their kind) and the peer's ACKs and windows; for simulated traces also the outage
+//! windows, the TCP state lanes and the senders' unacknowledged and unsent bytes.
+//!
+//! Guarantees: a pure function of the trace; simulated traces are read from the sender's side
+//! (every frame offered, with its fate), imported captures only as captured (no fates, outages,
+//! states or unsent bytes are invented), with times relative to the connection's first packet.
+
+use crate::capture::CaptureView;
+use crate::clock::secs;
+use crate::model::CapturePoint;
+use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
+use crate::trace::{AppEvent, Dir, EventKind, Fate, TcpState, Trace};
+
+use super::PlotError;
+
+/// How a segment is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Kind {
+    /// Data beyond the highest sequence sent before.
+    New,
+    /// Data not beyond the highest sequence sent before.
+    Retransmission,
+    /// A frame the link dropped (simulated only), where it was sent.
+    Dropped,
+    /// A frame the link held back (simulated only), where it was sent.
+    Held,
+    /// A FIN.
+    Fin,
+    /// An RST.
+    Rst,
+}
+
+impl Kind {
+    /// Every kind, in drawing (and legend) order.
+    pub(super) const ALL: [Kind; 6] = [
+        Kind::New,
+        Kind::Retransmission,
+        Kind::Dropped,
+        Kind::Held,
+        Kind::Fin,
+        Kind::Rst,
+    ];
+}
+
+/// One direction's frames, relative to its first sequence number.
+#[derive(Default)]
+pub(super) struct Flow {
+    /// "address.port → address.port" (or endpoint names of a capture); empty if never seen.
+    pub(super) name: String,
+    /// The first sequence number seen: relative 0.
+    base: Option<u32>,
+    /// The highest relative sequence sent (the end of the highest segment).
+    high: Option<i64>,
+    /// (time, low, high, kind).
+    pub(super) segs: Vec<(f64, i64, i64, Kind)>,
+    /// The peer's ACKs of this flow: (time, ack, ack + window).
+    pub(super) acks: Vec<(f64, i64, i64)>,
+    /// Link-down windows of this direction: (start, end).
+    pub(super) outages: Vec<(f64, f64)>,
+}
+
+impl Flow {
+    /// `seq` relative to the flow's first sequence number (which it becomes if it is the first).
+    fn rel(&mut self, seq: u32) -> i64 {
+        let base = *self.base.get_or_insert(seq);
+        i64::from(seq.wrapping_sub(base) as i32)
+    }
+
+    /// Records a segment occupying `seq_len` sequence numbers from `seq` (`len` of them data):
+    /// its FIN and data marks, the data as new or a retransmission (not beyond the highest sequence
+    /// seen). Returns its relative range.
+    fn add_segment(&mut self, t: f64, seq: u32, seq_len: u32, len: u32, fin: bool) -> (i64, i64) {
+        let lo = self.rel(seq);
+        let hi = lo + i64::from(seq_len);
+        let retrans = seq_len > 0 && self.high.is_some_and(|h| hi <= h);
+        if seq_len > 0 {
+            self.high = Some(self.high.map_or(hi, |h| h.max(hi)));
+        }
+        if fin {
+            self.segs.push((t, lo, hi, Kind::Fin));
+        }
+        if len > 0 {
+            let kind = if retrans {
+                Kind::Retransmission
+            } else {
+                Kind::New
+            };
+            self.segs.push((t, lo, hi, kind));
+        }
+        (lo, hi)
+    }
+
+    /// Records the peer's ACK of this flow at `t`: the ACK line and the window's edge. Returns the
+    /// relative ACK.
+    fn add_ack(&mut self, t: f64, ack: u32, win: u32) -> i64 {
+        let ack = self.rel(ack);
+        self.acks.push((t, ack, ack + i64::from(win)));
+        ack
+    }
+}
+
+/// The lanes under the sequence panels (simulated traces only).
+#[derive(Default)]
+pub(super) struct Lanes {
+    /// Per side: (start, state).
+    pub(super) states: [Vec<(f64, TcpState)>; 2],
+    /// Per sender: (time, unacked bytes, unsent bytes).
+    pub(super) bytes: [Vec<(f64, f64, f64)>; 2],
+}
+
+/// Everything the timeline needs, extracted from a trace.
+pub(super) struct Data {
+    /// Per direction (simulated: by link direction; capture: first sender first).
+    pub(super) flows: [Flow; 2],
+    /// The state and bytes lanes (simulated traces only).
+    pub(super) lanes: Option<Lanes>,
+    /// Time of the first event (seconds).
+    pub(super) start: f64,
+    /// Time of the last event, or the run's end (seconds).
+    pub(super) end: f64,
+    /// Whether the trace was simulated (rather than imported).
+    pub(super) simulated: bool,
+    /// Subtracted from capture times (the first packet's), so the axis starts at 0.
+    pub(super) offset: f64,
+}
+
+/// Extracts the flows (and, for a simulated trace, the lanes) of connection `conn` of `trace`.
+pub(super) fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, PlotError> {
+    let simulated = trace
+        .events()
+        .any(|e| matches!(e.kind, EventKind::Offered { .. }));
+    if simulated {
+        Ok(extract_simulated(trace))
+    } else {
+        extract_captured(trace, point, conn)
+    }
+}
+
+/// The running state of reading a simulated trace.
+#[derive(Default)]
+struct Simulated {
+    flows: [Flow; 2],
+    lanes: Lanes,
+    /// Per side: bytes the application wrote.
+    written: [u64; 2],
+    /// Per direction: the highest relative sequence sent.
+    high_sent: [i64; 2],
+    /// Per direction: the highest relative sequence the peer acknowledged.
+    high_acked: [i64; 2],
+    /// Per direction: since when the link is down.
+    down_since: [Option<f64>; 2],
+}
+
+impl Simulated {
+    /// A frame offered to the link at `t`: its segment, its fate, the ACK it carries, and the
+    /// sender's unacknowledged and unsent bytes.
+    fn offered(&mut self, t: f64, dir: Dir, bytes: &[u8], fate: &Fate, by_middlebox: bool) {
+        let Some(frame) = Ipv4Segment::parse(bytes) else {
+            return;
+        };
+        let s = frame.tcp;
+        let d = dir as usize;
+        let f = &mut self.flows[d];
+        if f.name.is_empty() && !by_middlebox {
+            f.name = format!("{}.{} → {}.{}", frame.src, s.sport, frame.dst, s.dport);
+        }
+        let kind = match fate {
+            Fate::Held { .. } => Some(Kind::Held),
+            f if f.arrival().is_none() => Some(Kind::Dropped),
+            _ => None,
+        };
+        let (lo, hi) = if s.has(TcpFlags::RST) {
+            let lo = f.rel(s.seq);
+            f.segs.push((t, lo, lo, Kind::Rst));
+            (lo, lo)
+        } else {
+            f.add_segment(t, s.seq, s.seq_len(), s.len, s.has(TcpFlags::FIN))
+        };
+        if s.seq_len() > 0 && !s.has(TcpFlags::RST) {
+            self.high_sent[d] = self.high_sent[d].max(hi);
+        }
+        if let Some(k) = kind {
+            f.segs.push((t, lo, hi.max(lo + 1), k));
+        }
+        // This frame's ACK acknowledges the other flow.
+        if s.has(TcpFlags::ACK) && !s.has(TcpFlags::RST) {
+            let ack = self.flows[1 - d].add_ack(t, s.ack, s.win);
+            self.high_acked[1 - d] = self.high_acked[1 - d].max(ack);
+        }
+        let side = dir.sender() as usize;
+        self.lanes.bytes[side].push((
+            t,
+            (self.high_sent[d] - self.high_acked[d]).max(0) as f64,
+            (self.written[side] as i64 - self.high_sent[d] + 1).max(0) as f64,
+        ));
+    }
+
+    /// The link of direction `dir` went up or down at `t`.
+    fn link(&mut self, t: f64, dir: Dir, up: bool) {
+        let d = dir as usize;
+        if up {
+            if let Some(s0) = self.down_since[d].take() {
+                self.flows[d].outages.push((s0, t));
+            }
+        } else {
+            self.down_since[d] = Some(t);
+        }
+    }
+}
+
+/// A simulated trace: every frame where it was sent, with its fate.
+fn extract_simulated(trace: &Trace) -> Data {
+    let mut sim = Simulated::default();
+    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
+    for e in trace.events() {
+        let t = secs(e.t);
+        start = start.min(t);
+        end = end.max(t);
+        match e.kind {
+            EventKind::Offered {
+                dir,
+                bytes,
+                fate,
+                by_middlebox,
+                ..
+            } => sim.offered(t, dir, bytes, &fate, by_middlebox),
+            EventKind::Link { dir, up } => sim.link(t, dir, up),
+            EventKind::State { side, to, .. } => sim.lanes.states[side as usize].push((t, to)),
+            EventKind::App {
+                side,
+                event: AppEvent::Write { len },
+            } => sim.written[side as usize] += len as u64,
+            _ => {}
+        }
+    }
+    let end_t = secs(trace.end).max(end);
+    // Outages still open at the end last until the end.
+    for (d, s0) in sim.down_since.iter().enumerate() {
+        if let Some(s0) = s0 {
+            sim.flows[d].outages.push((*s0, end_t));
+        }
+    }
+    Data {
+        flows: sim.flows,
+        lanes: Some(sim.lanes),
+        start,
+        end: end_t,
+        simulated: true,
+        offset: 0.0,
+    }
+}
+
+/// The unordered endpoint pair of a packet: its connection.
+fn pair(p: &Packet) -> (u32, u32) {
+    (p.src.min(p.dst), p.src.max(p.dst))
+}
+
+/// The endpoint pair of connection `conn` (in order of first appearance).
+fn connection(packets: &[Packet], conn: usize) -> Result<(u32, u32), PlotError> {
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for p in packets {
+        let key = pair(p);
+        if !pairs.contains(&key) {
+            pairs.push(key);
+        }
+    }
+    pairs.get(conn).copied().ok_or(PlotError::NoSuchConnection {
+        conn,
+        count: pairs.len(),
+    })
+}
+
+/// An imported capture: the packets of one connection, as captured.
+fn extract_captured(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, PlotError> {
+    let mut flows: [Flow; 2] = Default::default();
+    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut view = CaptureView::new(point, &trace.endpoints);
+    let packets: Vec<_> = trace.events().filter_map(|e| view.packet(&e)).collect();
+    let key = connection(&packets, conn)?;
+    let names = view.endpoints();
+    let a = packets
+        .iter()
+        .find(|p| pair(p) == key)
+        .expect("the pair came from a packet")
+        .src;
+    for p in packets.iter().filter(|p| pair(p) == key) {
+        let t = secs(p.t);
+        start = start.min(t);
+        end = end.max(t);
+        let d = usize::from(p.src != a);
+        let f = &mut flows[d];
+        if f.name.is_empty() {
+            f.name = format!("{} → {}", names.get(p.src), names.get(p.dst));
+        }
+        if p.seq_known && !p.has(TcpFlags::RST) {
+            f.add_segment(t, p.seq, p.seq_len(), p.len, p.has(TcpFlags::FIN));
+        } else if p.has(TcpFlags::RST) {
+            // A bare RST's seq may be absolute (tcpdump prints it so): mark it at the flow's top.
+            let y = f.high.unwrap_or(0);
+            f.segs.push((t, y, y, Kind::Rst));
+        }
+        if p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST) {
+            flows[1 - d].add_ack(t, p.ack, p.win);
+        }
+    }
+    if packets.is_empty() {
+        return Err(PlotError::NoPackets);
+    }
+    // Time since the first packet of the connection, as Wireshark shows it.
+    let offset = start;
+    for f in &mut flows {
+        f.segs.iter_mut().for_each(|s| s.0 -= offset);
+        f.acks.iter_mut().for_each(|a| a.0 -= offset);
+    }
+    Ok(Data {
+        flows,
+        lanes: None,
+        start: 0.0,
+        end: end - offset,
+        simulated: false,
+        offset,
+    })
+}

@@ -1,0 +1,66 @@
+//! Timeline plots: see the outage, the silence, the backoff, the FIN and the RST.
+//!
+//! [`timeline()`] draws a trace (simulated or imported) as SVG: a time–sequence graph per direction
+//! in the Stevens/tcptrace style (data segments as vertical bars over their sequence range,
+//! retransmissions in their own colour, the ACK line and the receive-window line, FIN and RST marked,
+//! dropped and held frames marked where they were sent, outage windows shaded), then lanes with each
+//! endpoint's TCP state and the senders' unacknowledged and unsent bytes, all on one time axis, with
+//! the analysis findings annotated. [`heatmap()`] draws a sweep CSV as a signature's rate over two
+//! parameters.
+//!
+//! Guarantees: the SVG is a pure function of its input (byte for byte) and needs no system fonts
+//! (plotters' SVG backend writes `<text>`; label widths are estimated, and labels are placed so they
+//! do not overlap). Long traces are thinned to the plot's pixel columns: per column and kind, one bar
+//! from the lowest to the highest sequence, one ACK point, one marker — never more elements than the
+//! plot has pixels. Simulated traces are plotted from the sender's side (every frame offered, with its
+//! fate); imported captures show what was captured, and nothing is invented (no fates, no outages, no
+//! TCP states, no unsent bytes).
+//!
+//! Layout of the module: `extract.rs` turns a trace into flows and lanes, [`timeline()`] (in
+//! `timeline.rs`) draws the sequence panels and `lanes.rs` the state and bytes panels, `layout.rs`
+//! holds the time window, pixel columns and label placement, `style.rs` the colours, legends and
+//! axes, `findings.rs` the annotation texts, and `heatmap.rs` the sweep heatmap.
+
+mod error;
+mod extract;
+mod findings;
+mod heatmap;
+mod lanes;
+mod layout;
+mod style;
+mod timeline;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::PlotError;
+pub use heatmap::heatmap;
+pub use timeline::timeline;
+
+/// Options of a timeline plot.
+#[derive(Debug, Clone)]
+pub struct PlotOptions {
+    /// Title (model name or capture file).
+    pub title: String,
+    /// Start of the time window (seconds), default the first event.
+    pub from: Option<f64>,
+    /// End of the time window (seconds), default the last event.
+    pub to: Option<f64>,
+    /// For imported captures: which connection (0 = the first).
+    pub conn: usize,
+    /// Width in pixels.
+    pub width: u32,
+}
+
+impl PlotOptions {
+    /// Defaults: the whole trace, the first connection, 1400 px wide.
+    pub fn new(title: &str) -> PlotOptions {
+        PlotOptions {
+            title: title.to_string(),
+            from: None,
+            to: None,
+            conn: 0,
+            width: 1400,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Unit tests of the plot module's geometry.
+
+use super::layout::{place_labels, text_width};
+
+// Proves labels are placed in rows so that no two on the same row overlap and none runs past
+// the plot's right edge.
+#[test]
+fn labels_do_not_overlap() {
+    let labels: Vec<(f64, String)> = [
+        (10.0, "server FIN after 15.04 s idle"),
+        (12.0, "FIN ACKed +0.038 s"),
+        (300.0, "stale data +7.55 s"),
+        (302.0, "RST +0.000 s"),
+    ]
+    .iter()
+    .map(|(x, t)| (*x, t.to_string()))
+    .collect();
+    let placed = place_labels(&labels, 12.0, 400.0);
+    for i in 0..labels.len() {
+        let (li, ri) = (placed[i].0, placed[i].0 + text_width(&labels[i].1, 12.0));
+        assert!(
+            li >= 0.0 && ri <= 400.0,
+            "{:?} runs past the edge",
+            labels[i]
+        );
+        for j in i + 1..labels.len() {
+            if placed[i].1 == placed[j].1 {
+                let (lj, rj) = (placed[j].0, placed[j].0 + text_width(&labels[j].1, 12.0));
+                assert!(
+                    ri <= lj || rj <= li,
+                    "{:?} overlaps {:?}",
+                    labels[i],
+                    labels[j]
+                );
+            }
+        }
+    }
+    // "stale data +7.55 s" at 300 px would end at ~433 px, past the 400 px edge: flipped left of
+    // its point. "RST +0.000 s" at 302 px ends at ~394 px: it stays right of its point.
+    assert!(placed[2].0 < 300.0, "{:?}", placed[2]);
+    assert_eq!(placed[3].0, 302.0);
+}

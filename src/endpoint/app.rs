@@ -28,51 +28,64 @@ pub fn stream_byte(offset: u64) -> u8 {
     stream_block(offset / 8)[(offset % 8) as usize]
 }
 
-/// Calls `f(chunk_start, expected_bytes)` over `len` stream bytes starting at `offset`, one 8-byte
-/// block (or part of one) at a time; stops early when `f` returns false.
-fn for_stream_chunks(offset: u64, len: usize, mut f: impl FnMut(usize, &[u8]) -> bool) {
-    let mut i = 0;
-    while i < len {
-        let at = offset + i as u64;
-        let block = stream_block(at / 8);
-        let start = (at % 8) as usize;
-        let n = (8 - start).min(len - i);
-        if !f(i, &block[start..start + n]) {
-            return;
-        }
-        i += n;
-    }
+/// Splits `len` stream bytes starting at `offset` into a head (up to the next 8-byte block
+/// boundary), whole blocks, and a tail: the lengths of the head and of the whole-block part.
+fn split_blocks(offset: u64, len: usize) -> (usize, usize) {
+    let head = (((8 - offset % 8) % 8) as usize).min(len);
+    let body = (len - head) / 8 * 8;
+    (head, body)
 }
 
-/// Fills `buf` with the stream bytes starting at `offset`.
+/// Fills `buf` with the stream bytes starting at `offset` (one splitmix64 per 8 bytes, written as
+/// whole words).
 pub fn fill_stream(offset: u64, buf: &mut [u8]) {
-    for_stream_chunks(offset, buf.len(), |i, want| {
-        buf[i..i + want.len()].copy_from_slice(want);
-        true
-    });
+    let (head, body) = split_blocks(offset, buf.len());
+    let (head_buf, rest) = buf.split_at_mut(head);
+    if head > 0 {
+        let at = (offset % 8) as usize;
+        head_buf.copy_from_slice(&stream_block(offset / 8)[at..at + head]);
+    }
+    let mut n = (offset + head as u64) / 8;
+    let (body_buf, tail) = rest.split_at_mut(body);
+    for word in body_buf.chunks_exact_mut(8) {
+        word.copy_from_slice(&stream_block(n));
+        n += 1;
+    }
+    if !tail.is_empty() {
+        let len = tail.len();
+        tail.copy_from_slice(&stream_block(n)[..len]);
+    }
 }
 
 /// The index of the first byte of `buf` that differs from the stream at `offset`.
 pub fn check_stream(offset: u64, buf: &[u8]) -> Option<usize> {
-    let mut bad = None;
-    for_stream_chunks(offset, buf.len(), |i, want| {
-        let got = &buf[i..i + want.len()];
-        // Whole blocks compare as one word.
-        let same = match (<[u8; 8]>::try_from(got), <[u8; 8]>::try_from(want)) {
-            (Ok(g), Ok(w)) => u64::from_ne_bytes(g) == u64::from_ne_bytes(w),
-            _ => got == want,
-        };
-        if same {
-            return true;
-        }
-        bad = got
-            .iter()
+    let first_diff = |at: usize, got: &[u8], want: &[u8]| {
+        got.iter()
             .zip(want)
             .position(|(a, b)| a != b)
-            .map(|j| i + j);
-        false
-    });
-    bad
+            .map(|j| at + j)
+    };
+    let (head, body) = split_blocks(offset, buf.len());
+    if head > 0 {
+        let at = (offset % 8) as usize;
+        let want = stream_block(offset / 8);
+        if let Some(i) = first_diff(0, &buf[..head], &want[at..at + head]) {
+            return Some(i);
+        }
+    }
+    let mut n = (offset + head as u64) / 8;
+    for (k, word) in buf[head..head + body].chunks_exact(8).enumerate() {
+        let want = stream_block(n);
+        if word != want {
+            return first_diff(head + 8 * k, word, &want);
+        }
+        n += 1;
+    }
+    let tail = &buf[head + body..];
+    if !tail.is_empty() {
+        return first_diff(head + body, tail, &stream_block(n)[..tail.len()]);
+    }
+    None
 }
 
 #[derive(Debug)]

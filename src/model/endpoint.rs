@@ -111,12 +111,12 @@ pub const CLIENT_DEFAULT: (Ipv4Addr, u16) = (Ipv4Addr::new(192, 168, 31, 204), 5
 pub const SERVER_DEFAULT: (Ipv4Addr, u16) = (Ipv4Addr::new(192, 168, 31, 10), 20271);
 
 impl EndpointModel {
-    /// The endpoint's address (after [`Scenario::resolve`]).
+    /// The endpoint's address (after [`Scenario::resolve`](super::Scenario::resolve)).
     pub fn addr(&self) -> Ipv4Addr {
         self.address.expect("resolved scenario has addresses")
     }
 
-    /// The endpoint's port (after [`Scenario::resolve`]).
+    /// The endpoint's port (after [`Scenario::resolve`](super::Scenario::resolve)).
     pub fn port(&self) -> u16 {
         self.port.expect("resolved scenario has ports")
     }

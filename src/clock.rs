@@ -5,7 +5,12 @@
 //! at the same instant, which is how the simulation notices a livelock. This module also holds the
 //! one duration syntax used everywhere (model files and command line): strings with units such as
 //! `"250ms"`, `"15s"`, `"1h"`, parsed by `humantime` and printed back so that they parse to the same
-//! value.
+//! value. [`Dur`] and [`OptDur`] carry that syntax through serde (model files) and `FromStr`
+//! (command line); both guarantee `parse(display(d)) == d`.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use smoltcp::time::{Duration, Instant};
 
@@ -49,16 +54,49 @@ impl Clock {
     }
 }
 
+/// A duration string that does not parse; the message says what is wrong, for the caller to place
+/// in context.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DurationError {
+    /// Not a number with a unit.
+    #[error(
+        "invalid duration {input:?} ({reason}); use a number with a unit, e.g. \"250ms\", \"15s\", \"1h\""
+    )]
+    Syntax {
+        /// The text as given.
+        input: String,
+        /// What `humantime` found wrong (part of the message, so not a `source`).
+        reason: humantime::DurationError,
+    },
+    /// Longer than half of the simulation clock's range.
+    #[error("duration {input:?} is too long")]
+    TooLong {
+        /// The text as given.
+        input: String,
+    },
+}
+
+/// An optional-duration string that does not parse: as [`DurationError`], adding that `"off"` is
+/// also accepted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}, or \"off\"")]
+pub struct OptDurError(pub DurationError);
+
 /// Parses a duration string with units (`"250ms"`, `"15s"`, `"1h 30m"`, `"0s"`).
 ///
 /// # Errors
-/// A message saying what is wrong, for the caller to place in context.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim())
-        .map_err(|e| format!("invalid duration {s:?} ({e}); use a number with a unit, e.g. \"250ms\", \"15s\", \"1h\""))?;
+/// [`DurationError`]: no unit, not a number, or too long.
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
+    let d = humantime::parse_duration(s.trim()).map_err(|reason| DurationError::Syntax {
+        input: s.to_string(),
+        reason,
+    })?;
     let micros = d.as_micros();
     if micros > i64::MAX as u128 / 2 {
-        return Err(format!("duration {s:?} is too long"));
+        return Err(DurationError::TooLong {
+            input: s.to_string(),
+        });
     }
     Ok(Duration::from_micros(micros as u64))
 }
@@ -83,6 +121,95 @@ pub fn format_duration(d: Duration) -> String {
         }
     }
     unreachable!("every duration is a whole number of microseconds")
+}
+
+/// A duration in a model file or on the command line: a string with units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dur(pub Duration);
+
+impl Dur {
+    /// A duration of `ms` milliseconds.
+    pub const fn ms(ms: u64) -> Dur {
+        Dur(Duration::from_millis(ms))
+    }
+    /// A duration of `s` seconds.
+    pub const fn secs(s: u64) -> Dur {
+        Dur(Duration::from_secs(s))
+    }
+    /// Zero.
+    pub fn zero() -> Dur {
+        Dur(Duration::ZERO)
+    }
+}
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+impl std::str::FromStr for Dur {
+    type Err = DurationError;
+    fn from_str(s: &str) -> Result<Self, DurationError> {
+        parse_duration(s).map(Dur)
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An optional duration: a string with units, or `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OptDur(pub Option<Duration>);
+
+impl OptDur {
+    /// Off.
+    pub const OFF: OptDur = OptDur(None);
+}
+
+impl fmt::Display for OptDur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("off"),
+            Some(d) => f.write_str(&format_duration(d)),
+        }
+    }
+}
+
+impl std::str::FromStr for OptDur {
+    type Err = OptDurError;
+    fn from_str(s: &str) -> Result<Self, OptDurError> {
+        if s.trim() == "off" {
+            Ok(OptDur(None))
+        } else {
+            parse_duration(s)
+                .map(|d| OptDur(Some(d)))
+                .map_err(OptDurError)
+        }
+    }
+}
+
+impl Serialize for OptDur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for OptDur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// Seconds as a float, for outputs whose field names end in `_s`.
@@ -117,9 +244,31 @@ mod tests {
     // Proves numbers without units and garbage are rejected with a hint.
     #[test]
     fn duration_needs_units() {
-        let e = parse_duration("15").unwrap_err();
+        let e = parse_duration("15").unwrap_err().to_string();
         assert!(e.contains("unit"), "{e}");
         assert!(parse_duration("fast").is_err());
+    }
+
+    // Proves the duration errors read as before the typed errors: the humantime reason inline, the
+    // "off" hint for optional durations, and the too-long case.
+    #[test]
+    fn duration_error_messages() {
+        assert_eq!(
+            "15".parse::<Dur>().unwrap_err().to_string(),
+            "invalid duration \"15\" (time unit needed, for example 15sec or 15ms); use a number with a unit, e.g. \"250ms\", \"15s\", \"1h\""
+        );
+        assert_eq!(
+            "soon".parse::<OptDur>().unwrap_err().to_string(),
+            "invalid duration \"soon\" (expected number at 0); use a number with a unit, e.g. \"250ms\", \"15s\", \"1h\", or \"off\""
+        );
+        assert_eq!(
+            parse_duration("99999999999999999s").unwrap_err(),
+            DurationError::TooLong {
+                input: "99999999999999999s".into()
+            }
+        );
+        assert_eq!("off".parse::<OptDur>(), Ok(OptDur::OFF));
+        assert_eq!(" 2s ".parse::<Dur>(), Ok(Dur::secs(2)));
     }
 
     // Proves the clock never goes backwards and counts repeated steps at one instant.

@@ -160,7 +160,7 @@ enum Command {
     },
 }
 
-fn parse_dur(s: &str) -> Result<Dur, String> {
+fn parse_dur(s: &str) -> Result<Dur, tcpsim::clock::DurationError> {
     s.parse()
 }
 

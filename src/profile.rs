@@ -5,6 +5,11 @@
 //! (a per-endpoint timer scale, MSS clamping). Every setting below says where it matches the real
 //! stack and where it cannot, with the size of the difference. Sources: ../shared/FIELD-NOTES.md.
 //!
+//! This module owns the stack-side types a profile fills ([`TcpModel`], [`Congestion`],
+//! [`ClosePolicy`]); it depends only on [`crate::clock`], and the model format
+//! ([`crate::model`], which re-exports these types) depends on it. Every profile gives a complete,
+//! valid [`TcpModel`].
+//!
 //! # `lwip-esp32` (ESP-IDF's lwIP defaults)
 //! | setting | value | vs. lwIP |
 //! | --- | --- | --- |
@@ -35,8 +40,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Duration;
-use crate::model::{ClosePolicy, Congestion, OptDur, TcpModel};
+use crate::clock::{Duration, OptDur};
 
 /// A named stack preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -105,4 +109,67 @@ impl Profile {
             Profile::Smoltcp | Profile::LwipEsp32 => ClosePolicy::Smoltcp,
         }
     }
+}
+
+/// TCP stack settings (smoltcp's knobs), resolved: the profile's values with the file's overrides.
+/// Durations here are simulated time; `timer_scale` only stretches smoltcp's built-in timers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TcpModel {
+    /// Receive buffer in bytes (the advertised window).
+    pub rx_buffer: usize,
+    /// Send buffer in bytes.
+    pub tx_buffer: usize,
+    /// Maximum segment size (the interface MTU is MSS + 40).
+    pub mss: usize,
+    /// Nagle's algorithm.
+    pub nagle: bool,
+    /// Delayed-ACK timer, or `"off"` to ACK at once.
+    pub ack_delay: OptDur,
+    /// Congestion control.
+    pub congestion: Congestion,
+    /// Keep-alive interval, or `"off"`.
+    pub keep_alive: OptDur,
+    /// Abort the connection after this long without progress, or `"off"`.
+    pub user_timeout: OptDur,
+    /// smoltcp's built-in timers (RTO: initial and minimum 1 s, maximum 60 s; TIME-WAIT 10 s;
+    /// zero-window probes) run this many times slower than simulated time. 1.5 turns smoltcp's
+    /// retransmission schedule (1, 3, 7, 15, 31 s) into lwIP's (1.5, 4.5, 10.5, 22.5, 46.5 s).
+    pub timer_scale: f64,
+    /// Quantise the stack's clock to this grid (as lwIP's 500 ms slow timer), or `"off"`. Applies to
+    /// every stack timer, delayed ACKs included.
+    pub timer_tick: OptDur,
+    /// Treat the peer's announced MSS as at most our own, as lwIP effectively does when it sizes its
+    /// congestion window from its own MSS (smoltcp uses the peer's).
+    pub clamp_peer_mss: bool,
+}
+
+impl Default for TcpModel {
+    fn default() -> Self {
+        Profile::Smoltcp.tcp()
+    }
+}
+
+/// Congestion control algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Congestion {
+    /// None: smoltcp sends whatever the window allows and resends the whole flight on timeout.
+    None,
+    /// Reno: a timeout collapses the window to one segment.
+    #[default]
+    Reno,
+    /// CUBIC.
+    Cubic,
+}
+
+/// How the stack treats new data arriving after the application has closed the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClosePolicy {
+    /// smoltcp's own behaviour: the data is accepted and ACKed.
+    #[default]
+    Smoltcp,
+    /// Linux's: the socket is gone and the data is answered with a bare RST whose seq is the
+    /// segment's ack (`tcp_rcv_state_process`, RFC 1122 "MUST send a reset").
+    Linux,
 }

@@ -1,0 +1,142 @@
+//! Reading model text into a [`Scenario`] and writing it back: [`Scenario::load`],
+//! [`Scenario::load_with`] (with `--set` overrides), [`Scenario::from_toml`], [`Scenario::resolve`],
+//! [`Scenario::to_toml`].
+//!
+//! Guarantees: a loaded scenario is resolved and valid; every error is a [`ModelError`] naming the
+//! file and, when it can be placed, the line, column and field; [`Scenario::to_toml`] of a loaded
+//! scenario loads back to an equal one.
+
+use std::ops::Range;
+use std::path::Path;
+
+use super::locate::{SpanIndex, line_col};
+use super::set::{self, Override};
+use super::{CLIENT_DEFAULT, ModelError, ModelErrorKind, SERVER_DEFAULT, Scenario};
+
+impl Scenario {
+    /// Reads and validates a model file.
+    ///
+    /// # Errors
+    /// [`ModelError`] naming the file, line, column and field.
+    pub fn load(path: &Path) -> Result<Scenario, ModelError> {
+        Scenario::from_toml(&read_model(path)?, path)
+    }
+
+    /// Reads a model file, applies `KEY=VALUE` overrides (dotted keys, TOML values; a value that is
+    /// not valid TOML is taken as a string, so `client.tcp.keep_alive=70s` works), then validates.
+    ///
+    /// # Errors
+    /// [`ModelError`]: for a problem in an override, the field is reported as `--set KEY`.
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<Scenario, ModelError> {
+        let text = read_model(path)?;
+        if overrides.is_empty() {
+            return Scenario::from_toml(&text, path);
+        }
+        Scenario::from_toml_with(&text, path, overrides)
+    }
+
+    /// As [`Scenario::load_with`], from text already read.
+    ///
+    /// # Errors
+    /// As [`Scenario::load_with`].
+    pub fn from_toml_with(
+        text: &str,
+        path: &Path,
+        overrides: &[String],
+    ) -> Result<Scenario, ModelError> {
+        // Syntax errors in the file itself are reported against the file.
+        let mut doc: toml_edit::DocumentMut = match text.parse() {
+            Ok(d) => d,
+            Err(_) => return Scenario::from_toml(text, path),
+        };
+        let mut applied = Vec::with_capacity(overrides.len());
+        for given in overrides {
+            let o = Override::parse(given)
+                .and_then(|o| o.apply(&mut doc).map(|()| o))
+                .map_err(|e| {
+                    ModelError::unlocated(
+                        path,
+                        format!("--set {given}"),
+                        ModelErrorKind::Invalid(e.to_string()),
+                    )
+                })?;
+            applied.push(o);
+        }
+        Scenario::from_toml(&doc.to_string(), path).map_err(|e| set::blame(&applied, e))
+    }
+
+    /// Parses and validates model text; `path` is only used in errors.
+    ///
+    /// # Errors
+    /// [`ModelError`] naming the file, line, column and field.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Scenario, ModelError> {
+        let locate = |span: Option<Range<usize>>, field: String, kind: ModelErrorKind| {
+            let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            ModelError {
+                path: path.to_owned(),
+                line,
+                col,
+                field,
+                kind,
+            }
+        };
+        let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let (span, field) = locate_parse_error(text, &e);
+            locate(
+                span,
+                field,
+                ModelErrorKind::Parse(e.message().trim().to_string()),
+            )
+        })?;
+        scenario.resolve();
+        if let Err(inv) = scenario.validate() {
+            let span = SpanIndex::parse(text).and_then(|index| index.span_of_field(&inv.field));
+            return Err(locate(
+                span,
+                inv.field,
+                ModelErrorKind::Invalid(inv.message),
+            ));
+        }
+        Ok(scenario)
+    }
+
+    /// Fills in the defaults that depend on the endpoint's role (addresses and ports).
+    pub fn resolve(&mut self) {
+        for (e, (addr, port)) in [
+            (&mut self.client, CLIENT_DEFAULT),
+            (&mut self.server, SERVER_DEFAULT),
+        ] {
+            e.address.get_or_insert(addr);
+            e.port.get_or_insert(port);
+        }
+    }
+
+    /// The resolved model as TOML, every default filled in. Loading it gives an equal scenario.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a validated scenario always serialises")
+    }
+}
+
+/// Where a deserialisation error is and which field it is about: toml's span and the field whose key
+/// or value holds it. When that field is a table (an internally tagged table, whose errors toml can
+/// only place on the whole table), the key the message names, if it is found in the table.
+fn locate_parse_error(text: &str, e: &toml::de::Error) -> (Option<Range<usize>>, String) {
+    let Some(index) = SpanIndex::parse(text) else {
+        return (e.span(), String::new());
+    };
+    let field = e
+        .span()
+        .and_then(|s| index.field_at(s.start))
+        .unwrap_or_default()
+        .to_string();
+    match index.refine(&field, e.message().trim()) {
+        Some((span, key)) => (Some(span), key),
+        None => (e.span(), field),
+    }
+}
+
+/// Reads a model file's text; an I/O error names the file.
+fn read_model(path: &Path) -> Result<String, ModelError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ModelError::unlocated(path, String::new(), ModelErrorKind::Io(e.to_string())))
+}

@@ -1,0 +1,97 @@
+//! The model file format (`models/*.toml`): the project's contract with its users.
+//!
+//! This is the only module that knows the format. It guarantees:
+//! - unknown keys are rejected, every field has a documented default, and `seed` is required;
+//! - every error (syntax, type, or a value that makes no sense) names the file, line, column and the
+//!   dotted field path (`models/x.toml:12:9: link.outage.down: ...`);
+//! - [`Scenario::to_toml`] writes the resolved model with every default filled in, and loading that
+//!   text gives back an equal [`Scenario`] (so `run.toml` reproduces a run).
+//!
+//! Durations are strings with units (`"250ms"`, `"15s"`, `"1h"`); optional durations also accept
+//! `"off"` ([`Dur`], [`OptDur`], defined in [`crate::clock`]). The stack settings an endpoint
+//! resolves to ([`TcpModel`], [`Congestion`], [`ClosePolicy`]) belong to [`crate::profile`], which
+//! fills them; they are re-exported here, so the whole format is reachable from this module.
+//!
+//! Layout: the types of the format live in `link` (`[link]`), `endpoint` (`[client]`, `[server]`)
+//! and `space` (`[search]`); `load` reads text into a [`Scenario`], `set` applies `--set KEY=VALUE`
+//! overrides to the document, `validate` checks that values make sense together, `locate` turns an
+//! error into `file:line:col: field`, and `error` holds [`ModelError`].
+
+use serde::{Deserialize, Serialize};
+
+mod endpoint;
+mod error;
+mod link;
+mod load;
+mod locate;
+mod set;
+mod space;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use crate::clock::{Dur, OptDur};
+pub use crate::profile::{ClosePolicy, Congestion, TcpModel};
+pub use endpoint::{
+    AppModel, CLIENT_DEFAULT, EndpointModel, OnPeerClose, SERVER_DEFAULT, WhenFull,
+};
+pub use error::{Invalid, ModelError, ModelErrorKind};
+pub use link::{
+    Affects, AfterExpiry, DirectionModel, LinkModel, LossModel, Middlebox, Notify, OutagePolicy,
+    OutageSchedule, PowerSave, Window,
+};
+pub use space::SearchSpace;
+
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole simulation experiment: link, two endpoints, seed and duration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version; must be [`FORMAT_VERSION`].
+    pub version: u32,
+    /// Short name; the default output directory is `runs/<name>`.
+    pub name: String,
+    /// Free text: what the model is for.
+    #[serde(default)]
+    pub description: String,
+    /// The seed every random stream is derived from. Required.
+    pub seed: u64,
+    /// How much virtual time to simulate at most (default `"60s"`).
+    #[serde(default = "default_duration")]
+    pub duration: Dur,
+    /// Where `trace.txt` and `trace.pcap` are captured.
+    #[serde(default)]
+    pub capture: CapturePoint,
+    /// The path between the endpoints.
+    #[serde(default)]
+    pub link: LinkModel,
+    /// The device: it opens the connection.
+    pub client: EndpointModel,
+    /// The server: it listens.
+    #[serde(default = "EndpointModel::default_server")]
+    pub server: EndpointModel,
+    /// The parameter space `tcpsim search` explores around this model; absent means the defaults
+    /// of [`SearchSpace`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchSpace>,
+}
+
+fn default_duration() -> Dur {
+    Dur::secs(60)
+}
+
+/// Where the text and pcap traces are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapturePoint {
+    /// On the server's interface (where the field captures were taken): what it sends, when it
+    /// sends it, and what reaches it, when it arrives.
+    #[default]
+    Server,
+    /// On the client's interface.
+    Client,
+    /// Every frame offered to the link, at the time it was offered, whatever its fate.
+    Link,
+}

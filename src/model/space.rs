@@ -1,0 +1,88 @@
+//! The `[search]` table of the model format: the parameter space `tcpsim search` explores around a
+//! model.
+//!
+//! Guarantees: only known keys are accepted, and an absent table or key means the defaults below.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Affects, OutagePolicy};
+use crate::clock::Dur;
+
+/// Ranges `tcpsim search` draws from. Each knob is either left as the model has it or drawn from its
+/// range; shrinking prefers the model's value, fewer windows and shorter ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSpace {
+    /// At most this many outage windows (they replace the model's outage schedule; 0 keeps it).
+    #[serde(default = "default_windows")]
+    pub windows: usize,
+    /// Range of a window's start.
+    #[serde(default = "default_window_start")]
+    pub window_start: [Dur; 2],
+    /// Range of a window's length.
+    #[serde(default = "default_window_length")]
+    pub window_length: [Dur; 2],
+    /// Directions an outage may affect.
+    #[serde(default = "default_directions")]
+    pub directions: Vec<Affects>,
+    /// Outage policies to try.
+    #[serde(default = "default_policies")]
+    pub policies: Vec<OutagePolicy>,
+    /// Range of a Bernoulli loss probability per direction (`[0, 0]`: no loss).
+    #[serde(default = "default_loss")]
+    pub loss: [f64; 2],
+    /// Range of the one-way delay per direction.
+    #[serde(default = "default_delay_range")]
+    pub delay: [Dur; 2],
+    /// Range of the server's read-idle timeout; absent keeps the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<[Dur; 2]>,
+    /// Also try the client's Nagle setting flipped.
+    #[serde(default = "default_true")]
+    pub nagle: bool,
+    /// Range of a periodic client's message interval; absent keeps the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[Dur; 2]>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_windows() -> usize {
+    2
+}
+fn default_window_start() -> [Dur; 2] {
+    [Dur::secs(1), Dur::secs(40)]
+}
+fn default_window_length() -> [Dur; 2] {
+    [Dur::ms(100), Dur::secs(20)]
+}
+fn default_directions() -> Vec<Affects> {
+    vec![Affects::Both, Affects::Uplink, Affects::Downlink]
+}
+fn default_policies() -> Vec<OutagePolicy> {
+    vec![OutagePolicy::Drop, OutagePolicy::Hold]
+}
+fn default_loss() -> [f64; 2] {
+    [0.0, 0.02]
+}
+fn default_delay_range() -> [Dur; 2] {
+    [Dur::ms(1), Dur::ms(50)]
+}
+
+impl Default for SearchSpace {
+    fn default() -> Self {
+        SearchSpace {
+            windows: default_windows(),
+            window_start: default_window_start(),
+            window_length: default_window_length(),
+            directions: default_directions(),
+            policies: default_policies(),
+            loss: default_loss(),
+            delay: default_delay_range(),
+            idle_timeout: None,
+            nagle: true,
+            interval: None,
+        }
+    }
+}

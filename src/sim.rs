@@ -154,13 +154,6 @@ impl Sim {
         }
     }
 
-    fn endpoint_mut(&mut self, side: Side) -> &mut Endpoint {
-        match side {
-            Side::Client => &mut self.client,
-            Side::Server => &mut self.server,
-        }
-    }
-
     /// Runs everything due at the current instant, reporting events to `sink`, then advances the
     /// clock to the next event. Returns `Ok(true)` once the run is over (calling again is a no-op
     /// that returns `Ok(true)`).
@@ -251,45 +244,36 @@ impl Sim {
         now: Instant,
         sink: &mut dyn EventSink,
     ) -> io::Result<()> {
-        let mut pool = std::mem::take(&mut self.pool);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let ep = self.endpoint_mut(side);
+        let ep = match side {
+            Side::Client => &mut self.client,
+            Side::Server => &mut self.server,
+        };
         if !ep.is_due(now) {
-            self.pool = pool;
-            self.scratch = scratch;
             return Ok(());
         }
-        ep.balance_buffers(&mut pool);
-        ep.poll(now, &mut scratch);
+        ep.balance_buffers(&mut self.pool);
+        ep.poll(now, &mut self.scratch);
         let mut out = Emitter {
             next_seq: &mut self.next_seq,
             sink,
         };
-        let result = out.emit_all(now, &mut scratch).and_then(|()| {
-            let ep = match side {
-                Side::Client => &mut self.client,
-                Side::Server => &mut self.server,
-            };
-            while let Some(frame) = ep.poll_transmit() {
-                let dir = side.sends();
-                let (id, fate) = self.link.handle_frame(now, dir, &frame);
-                out.emit(
-                    now,
-                    EventKind::Offered {
-                        id,
-                        dir,
-                        bytes: &frame,
-                        fate,
-                        by_middlebox: false,
-                    },
-                )?;
-                pool.extend(self.link.enqueue(id, dir, fate, frame));
-            }
-            Ok(())
-        });
-        self.pool = pool;
-        self.scratch = scratch;
-        result
+        out.emit_all(now, &mut self.scratch)?;
+        let dir = side.sends();
+        while let Some(frame) = ep.poll_transmit() {
+            let (id, fate) = self.link.handle_frame(now, dir, &frame);
+            out.emit(
+                now,
+                EventKind::Offered {
+                    id,
+                    dir,
+                    bytes: &frame,
+                    fate,
+                    by_middlebox: false,
+                },
+            )?;
+            self.pool.extend(self.link.enqueue(id, dir, fate, frame));
+        }
+        Ok(())
     }
 
     fn finish(

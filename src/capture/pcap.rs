@@ -168,7 +168,7 @@ fn ip_payload(lt: Linktype, data: &[u8]) -> Option<&[u8]> {
 }
 
 /// The addresses and TCP segment of a link-layer frame, if it carries TCP.
-fn decode(lt: Linktype, data: &[u8]) -> Option<(IpAddr, IpAddr, Segment)> {
+fn decode(lt: Linktype, data: &[u8]) -> Option<(IpAddr, IpAddr, Segment<'_>)> {
     let ip = ip_payload(lt, data)?;
     let (src, dst, tcp) = match ip.first()? >> 4 {
         4 => {

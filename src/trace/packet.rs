@@ -64,51 +64,37 @@ impl TcpFlags {
     }
 }
 
-/// The raw TCP options of a segment (at most 40 bytes), kept in order so they print as tcpdump
-/// prints them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct TcpOptions {
-    bytes: [u8; 40],
-    len: u8,
+/// The raw TCP options of a segment (at most 40 bytes), borrowed from the frame, in order, so they
+/// print as tcpdump prints them.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpOptions<'a> {
+    bytes: &'a [u8],
 }
 
-impl Default for TcpOptions {
-    fn default() -> Self {
-        TcpOptions {
-            bytes: [0; 40],
-            len: 0,
-        }
-    }
-}
-
-impl fmt::Debug for TcpOptions {
+impl fmt::Debug for TcpOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "[{self}]")
     }
 }
 
-impl TcpOptions {
-    /// Options from the raw option bytes of a header (cut to 40 bytes).
-    pub fn from_bytes(raw: &[u8]) -> TcpOptions {
-        let n = raw.len().min(40);
-        let mut o = TcpOptions::default();
-        o.bytes[..n].copy_from_slice(&raw[..n]);
-        o.len = n as u8;
-        o
+impl<'a> TcpOptions<'a> {
+    /// Options from the raw option bytes of a header.
+    pub fn from_bytes(bytes: &'a [u8]) -> TcpOptions<'a> {
+        TcpOptions { bytes }
     }
 
     /// No options.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.bytes.is_empty()
     }
 
     /// The raw option bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
     }
 
     /// The options in order; a malformed option ends the list with `Err(())`.
-    pub fn iter(&self) -> impl Iterator<Item = Result<TcpOption<'_>, ()>> {
+    pub fn iter(&self) -> impl Iterator<Item = Result<TcpOption<'a>, ()>> + 'a {
         let mut rest = self.as_bytes();
         let mut done = false;
         std::iter::from_fn(move || {
@@ -139,7 +125,7 @@ impl TcpOptions {
 }
 
 /// tcpdump's notation, e.g. `mss 1440,nop,wscale 0,sackOK`.
-impl fmt::Display for TcpOptions {
+impl fmt::Display for TcpOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, opt) in self.iter().enumerate() {
             if i > 0 {
@@ -168,9 +154,10 @@ impl fmt::Display for TcpOptions {
     }
 }
 
-/// The decoded header of one TCP segment: ports, numbers, flags, window, payload length, options.
+/// The decoded header of one TCP segment: ports, numbers, flags, window, payload length, and the
+/// options (borrowed from the frame, like smoltcp's `TcpRepr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Segment {
+pub struct Segment<'a> {
     /// Source port.
     pub sport: u16,
     /// Destination port.
@@ -186,12 +173,12 @@ pub struct Segment {
     /// Payload length.
     pub len: u32,
     /// Options, in order.
-    pub options: TcpOptions,
+    pub options: TcpOptions<'a>,
 }
 
-impl Segment {
+impl<'a> Segment<'a> {
     /// Decodes a TCP header and payload (`tcp` ends where the IP packet's payload ends).
-    pub fn parse_tcp(tcp: &[u8]) -> Option<Segment> {
+    pub fn parse_tcp(tcp: &'a [u8]) -> Option<Segment<'a>> {
         let p = TcpPacket::new_checked(tcp).ok()?;
         let header = usize::from(p.header_len());
         Some(Segment {
@@ -202,7 +189,7 @@ impl Segment {
             flags: TcpFlags::from_bits_truncate(tcp[13]),
             win: u32::from(p.window_len()),
             len: (tcp.len() - header) as u32,
-            options: TcpOptions::from_bytes(p.options()),
+            options: TcpOptions::from_bytes(&tcp[20..header]),
         })
     }
 
@@ -219,26 +206,29 @@ impl Segment {
 
 /// A decoded IPv4 packet carrying TCP: addresses and the segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ipv4Segment {
+pub struct Ipv4Segment<'a> {
     /// Source address.
     pub src: Ipv4Addr,
     /// Destination address.
     pub dst: Ipv4Addr,
     /// The TCP segment.
-    pub tcp: Segment,
+    pub tcp: Segment<'a>,
 }
 
-impl Ipv4Segment {
+impl<'a> Ipv4Segment<'a> {
     /// Decodes an IPv4 packet carrying TCP; `None` for anything else.
-    pub fn parse(bytes: &[u8]) -> Option<Ipv4Segment> {
+    pub fn parse(bytes: &'a [u8]) -> Option<Ipv4Segment<'a>> {
         let ip = Ipv4Packet::new_checked(bytes).ok()?;
         if ip.next_header() != IpProtocol::Tcp {
             return None;
         }
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let header = usize::from(ip.header_len());
+        let total = usize::from(ip.total_len());
         Some(Ipv4Segment {
-            src: ip.src_addr(),
-            dst: ip.dst_addr(),
-            tcp: Segment::parse_tcp(ip.payload())?,
+            src,
+            dst,
+            tcp: Segment::parse_tcp(&bytes[header..total])?,
         })
     }
 }
@@ -270,7 +260,7 @@ pub struct Packet {
 
 impl Packet {
     /// The packet of segment `s` seen at `t` from endpoint `src` to `dst`.
-    pub fn new(t: Instant, src: u32, dst: u32, s: &Segment) -> Packet {
+    pub fn new(t: Instant, src: u32, dst: u32, s: &Segment<'_>) -> Packet {
         Packet {
             t,
             src,
@@ -321,12 +311,12 @@ pub fn emit_ipv4_tcp(src: Ipv4Addr, dst: Ipv4Addr, tcp: &smoltcp::wire::TcpRepr<
 /// Lowers the MSS option of a SYN to `mss` in place, fixing the checksum; returns whether it
 /// changed anything.
 pub fn clamp_syn_mss(frame: &mut [u8], mss: u16) -> bool {
-    let Some(s) = Ipv4Segment::parse(frame) else {
+    let Some((src, dst)) = Ipv4Segment::parse(frame)
+        .filter(|s| s.tcp.has(TcpFlags::SYN) && s.tcp.options.mss().is_some_and(|m| m > mss))
+        .map(|s| (s.src, s.dst))
+    else {
         return false;
     };
-    if !s.tcp.has(TcpFlags::SYN) || s.tcp.options.mss().is_none_or(|m| m <= mss) {
-        return false;
-    }
     let Ok(mut ip) = Ipv4Packet::new_checked(&mut frame[..]) else {
         return false;
     };
@@ -344,7 +334,6 @@ pub fn clamp_syn_mss(frame: &mut [u8], mss: u16) -> bool {
             _ => i += usize::from(opts[i + 1]).max(2),
         }
     }
-    let (src, dst) = (s.src, s.dst);
     tcp.fill_checksum(
         &smoltcp::wire::IpAddress::Ipv4(src),
         &smoltcp::wire::IpAddress::Ipv4(dst),

@@ -60,13 +60,16 @@
 
 pub mod analyze;
 pub mod capture;
+pub mod cli;
 pub mod clock;
 pub mod detect;
 pub mod endpoint;
+pub mod fsio;
 pub mod link;
 pub mod model;
 pub mod plot;
 pub mod profile;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod search;

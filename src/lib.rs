@@ -3,51 +3,69 @@
 //! Two real TCP stacks (smoltcp) talk over a simulated WiFi link with scheduled, per-direction
 //! outages (drop, or hold as an access point buffering for a dozing station), random loss, delay and
 //! bandwidth, under a virtual clock. A run produces a [`Trace`] of typed events; the outputs
-//! (tcpdump-style text, pcap, CSV, JSON summary) are functions of that trace.
+//! (tcpdump-style text, pcap, CSV, JSON summary, plots) and the analysis are functions of that
+//! trace, and an imported capture becomes the same `Trace`.
 //!
 //! # Example
 //! ```
-//! use std::path::Path;
-//! use tcpsim::{Scenario, sim::run_trace, trace::{AppEvent, Side}};
+//! use tcpsim::{run_trace, Scenario};
+//! use tcpsim::model::{AppModel, Dur};
+//! use tcpsim::trace::{AppEvent, Side};
 //!
-//! let model = r#"
-//! version = 1
-//! name = "example"
-//! seed = 1
-//! duration = "10s"
-//! [client.app]
-//! kind = "bulk"
-//! bytes = 20000
-//! "#;
-//! let scenario = Scenario::from_toml(model, Path::new("example.toml")).unwrap();
-//! let (trace, report) = run_trace(&scenario).unwrap();
+//! let scenario = Scenario::builder("example", 1)
+//!     .duration("10s".parse()?)
+//!     .client_app(AppModel::Bulk { bytes: 20_000, start: Dur::zero() })
+//!     .build()?;
+//! let (trace, report) = run_trace(&scenario)?;
 //! let read: usize = trace
 //!     .app_events(Side::Server)
 //!     .map(|(_, e)| if let AppEvent::Read { len } = e { len } else { 0 })
 //!     .sum();
-//! assert_eq!(read, 20000);
-//! assert_eq!(report.summary.uplink.bytes_delivered, 20000);
+//! assert_eq!(read, 20_000);
+//! assert_eq!(report.summary.uplink.bytes_delivered, 20_000);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # How data flows
+//! - **Simulating**: model file → [`model::Scenario`] (validated, every default resolved) →
+//!   [`Sim`] (link + two endpoints under the next-event clock) → [`trace::Event`]s, streamed to
+//!   [`trace::EventSink`]s the caller owns: writers (`trace.txt`, pcap, CSV), the summary
+//!   ([`summary`]), the analysis ([`analyze::AnalysisSink`]), an in-memory [`Trace`].
+//!   [`run::simulate`] is the one function that wires this up; `tcpsim run`, sweeps, searches and
+//!   mitigation checks all go through it.
+//! - **Analysing**: a capture file (tcpdump text, pcap, pcapng) → [`capture`] importers →
+//!   [`trace::packet::Packet`]s (or a [`Trace`] of them) → [`analyze`] (per-connection segment
+//!   classes, one retransmission rule) → [`detect`] (signature detectors) → [`detect::Finding`]s.
+//!   A simulated trace reaches the same analysis through [`capture::CaptureView`].
+//!
 //! # Module map
-//! - [`model`]: the model file format (serde, validation, located errors, resolved `run.toml`).
-//! - [`profile`]: stack presets (`lwip-esp32`, `linux`, `smoltcp`) and how each differs from the real stack.
+//! - [`model`]: the model file format (serde, validation, located errors, `--set`, `run.toml`) and
+//!   [`model::ScenarioBuilder`] for models written in Rust.
+//! - [`profile`]: stack presets (`lwip-esp32`, `linux`, `smoltcp`), the TCP settings they fill, and
+//!   how each differs from the real stack.
 //! - [`clock`]: virtual time (smoltcp's `Instant`/`Duration`) and the duration syntax.
-//! - [`rng`]: seeded ChaCha20 streams, one per link direction, schedule and endpoint.
-//! - [`link`]: the two-direction link: delay, bandwidth, queue, loss, outage schedule, drop/hold.
-//! - [`endpoint`]: a smoltcp interface + TCP socket + application; the `linux` close policy.
-//! - [`sim`]: the next-event loop; [`Sim`], [`sim::run_trace`].
-//! - [`trace`]: events, [`Trace`], and the writers (text, pcap, CSV, summary).
-//! - [`run`]: simulate into an output directory, atomically.
+//! - `rng`, `link`, `endpoint` (crate-private): seeded ChaCha20 streams; the two-direction link
+//!   (delay, bandwidth, queue, loss, outages, drop/hold, power save, middlebox); a smoltcp interface
+//!   with one TCP socket and its application.
+//! - [`sim`]: the next-event loop, [`Sim`].
+//! - [`trace`]: events, [`Trace`], the one decoded packet type ([`trace::packet::Segment`]) and the
+//!   writers (text, pcap, CSV).
+//! - [`summary`]: `summary.json`, folded from the events.
+//! - [`run`]: [`run::simulate`], [`run_trace`], and `tcpsim run`'s atomic output directory.
+//! - [`capture`]: packets at a capture point, from a trace or imported from a capture file.
 //! - [`analyze`]: per-connection segment classification (retransmissions, dup ACKs, keep-alives...).
 //! - [`detect`]: signature detectors (stale-seq-after-fin, rto-backoff, one-way-stall, idle-reset,
-//!   close-wait-stuck).
-//! - [`capture`]: packets at a capture point, from a trace or imported from tcpdump text, pcap, pcapng.
+//!   close-wait-stuck) and their [`detect::Finding`]s.
+//! - [`search`]: proptest search for reproducers, sweeps, mitigation checks.
+//! - [`plot`]: timeline and heatmap SVGs.
+//! - [`report`]: the text and JSON reports the command line prints.
+//! - [`fsio`]: atomic file writes.
 //!
 //! # Determinism
 //! - Time is [`clock::Instant`] from `Instant::ZERO`; the library never reads the wall clock.
 //! - Every random draw comes from a ChaCha20 stream derived from the model's seed and a fixed stream
-//!   number ([`rng::Stream`]); smoltcp's `Config::random_seed` is drawn from the endpoint's stream.
+//!   number (one per link direction, the outage schedule and each endpoint); smoltcp's
+//!   `Config::random_seed` is drawn from the endpoint's stream.
 //! - Ties are broken by sequence numbers (frame ids, event `seq`); no hash-map iteration reaches any
 //!   output.
 //! - The same model and seed give byte-identical outputs across runs, builds and machines.
@@ -62,12 +80,14 @@ pub mod analyze;
 pub mod capture;
 pub mod clock;
 pub mod detect;
-pub mod endpoint;
-pub mod link;
+pub(crate) mod endpoint;
+pub mod fsio;
+pub(crate) mod link;
 pub mod model;
 pub mod plot;
 pub mod profile;
-pub mod rng;
+pub mod report;
+pub(crate) mod rng;
 pub mod run;
 pub mod search;
 pub mod sim;

@@ -20,7 +20,7 @@ use std::io;
 use crate::clock::{Clock, Instant};
 use crate::endpoint::Endpoint;
 use crate::link::Link;
-use crate::model::{ModelError, ModelErrorKind, Scenario};
+use crate::model::{ModelError, Scenario};
 use crate::trace::{Event, EventKind, EventSink, Side};
 
 /// Steps allowed at one instant before the run is declared a livelock.
@@ -119,13 +119,7 @@ impl Sim {
     /// The scenario fails validation (only possible for scenarios built in code; loaded files are
     /// validated on load).
     pub fn new(scenario: &Scenario) -> Result<Sim, ModelError> {
-        scenario.validate().map_err(|inv| ModelError {
-            path: "<scenario>".into(),
-            line: 0,
-            col: 0,
-            field: inv.field,
-            kind: ModelErrorKind::Invalid(inv.message),
-        })?;
+        scenario.check()?;
         let seed = scenario.seed;
         Ok(Sim {
             clock: Clock::new(),

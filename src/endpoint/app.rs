@@ -3,7 +3,7 @@
 //!
 //! Guarantees:
 //! - the bytes written on each direction are a fixed pseudo-random function of their stream offset
-//!   ([`stream_byte`]), and every byte read is checked against it, so "what was read is exactly a
+//!   (splitmix64 of the 8-byte block index), and every byte read is checked against it, so "what was read is exactly a
 //!   prefix of what was written" is verified on every run (a mismatch is reported as an event);
 //! - the application acts only at instants it announced through [`App::poll_at`] or when the stack
 //!   has something for it, so idle time costs nothing.
@@ -23,8 +23,10 @@ fn stream_block(n: u64) -> [u8; 8] {
     (z ^ (z >> 31)).to_le_bytes()
 }
 
-/// The byte at `offset` of every application byte stream.
-pub fn stream_byte(offset: u64) -> u8 {
+/// The byte at `offset` of every application byte stream (the definition the block-wise fill and
+/// check are tested against).
+#[cfg(test)]
+fn stream_byte(offset: u64) -> u8 {
     stream_block(offset / 8)[(offset % 8) as usize]
 }
 
@@ -88,48 +90,82 @@ pub fn check_stream(offset: u64, buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// Where a request/response client is in its exchange.
 #[derive(Debug)]
 enum ReqPhase {
+    /// Waiting to send the next request at this instant.
     Waiting(Instant),
+    /// Writing a request: bytes left.
     Sending(u64),
+    /// Reading a response: bytes left.
     Awaiting(u64),
 }
 
+/// A periodic writer: a message every `interval` (sizes in turn), skipped or waited for when the
+/// send buffer is full.
+#[derive(Debug)]
+struct Periodic {
+    interval: Duration,
+    sizes: Vec<usize>,
+    when_full: WhenFull,
+    start: Duration,
+    count: Option<u64>,
+    next_tick: Instant,
+    messages: u64,
+    /// Bytes of a waited-for message still to write.
+    pending: u64,
+}
+
+/// A bulk sender: `remaining` bytes as fast as the socket takes them, from `start_at`.
+#[derive(Debug)]
+struct Bulk {
+    start: Duration,
+    start_at: Instant,
+    remaining: u64,
+}
+
+/// The client side of request/response: `count` exchanges, `delay` apart.
+#[derive(Debug)]
+struct RequestClient {
+    request: u64,
+    response: u64,
+    delay: Duration,
+    count: u64,
+    done: u64,
+    phase: ReqPhase,
+}
+
+/// The server side of request/response: a response `delay` after each whole request.
+#[derive(Debug)]
+struct RequestServer {
+    request: u64,
+    response: u64,
+    delay: Duration,
+    /// Bytes of the request being received.
+    got: u64,
+    /// When each pending response is due.
+    due: std::collections::VecDeque<Instant>,
+    /// Bytes of the current response still to write.
+    pending: u64,
+}
+
+/// What drives the socket, with its state.
 #[derive(Debug)]
 enum Kind {
     Sink,
     EofOnZeroRead,
-    Periodic {
-        interval: Duration,
-        sizes: Vec<usize>,
-        when_full: WhenFull,
-        start: Duration,
-        count: Option<u64>,
-        next_tick: Instant,
-        messages: u64,
-        pending: u64,
-    },
-    Bulk {
-        start: Duration,
-        start_at: Instant,
-        remaining: u64,
-    },
-    RequestClient {
-        request: u64,
-        response: u64,
-        delay: Duration,
-        count: u64,
-        done: u64,
-        phase: ReqPhase,
-    },
-    RequestServer {
-        request: u64,
-        response: u64,
-        delay: Duration,
-        got: u64,
-        due: std::collections::VecDeque<Instant>,
-        pending: u64,
-    },
+    Periodic(Periodic),
+    Bulk(Bulk),
+    RequestClient(RequestClient),
+    RequestServer(RequestServer),
+}
+
+/// What one application step did: whether it acted, and whether the application is done writing
+/// (so the socket is to be closed).
+#[derive(Debug, Default)]
+struct Step {
+    did: bool,
+    finished: bool,
 }
 
 /// A running application.
@@ -162,7 +198,7 @@ impl App {
                     count,
                 },
                 _,
-            ) => Kind::Periodic {
+            ) => Kind::Periodic(Periodic {
                 interval: interval.0,
                 sizes: sizes.clone(),
                 when_full: *when_full,
@@ -171,12 +207,12 @@ impl App {
                 next_tick: Instant::ZERO,
                 messages: 0,
                 pending: 0,
-            },
-            (AppModel::Bulk { bytes, start }, _) => Kind::Bulk {
+            }),
+            (AppModel::Bulk { bytes, start }, _) => Kind::Bulk(Bulk {
                 start: start.0,
                 start_at: Instant::ZERO,
                 remaining: *bytes,
-            },
+            }),
             (
                 AppModel::RequestResponse {
                     request,
@@ -185,14 +221,14 @@ impl App {
                     count,
                 },
                 Side::Client,
-            ) => Kind::RequestClient {
+            ) => Kind::RequestClient(RequestClient {
                 request: *request,
                 response: *response,
                 delay: delay.0,
                 count: *count,
                 done: 0,
                 phase: ReqPhase::Waiting(Instant::ZERO),
-            },
+            }),
             (
                 AppModel::RequestResponse {
                     request,
@@ -201,14 +237,14 @@ impl App {
                     ..
                 },
                 Side::Server,
-            ) => Kind::RequestServer {
+            ) => Kind::RequestServer(RequestServer {
                 request: *request,
                 response: *response,
                 delay: delay.0,
                 got: 0,
                 due: Default::default(),
                 pending: 0,
-            },
+            }),
         };
         App {
             side,
@@ -304,40 +340,79 @@ impl App {
 
     /// Runs the application at `now`; returns whether it did anything (so the stack should be polled
     /// again).
+    ///
+    /// In order: notice the connection; read everything available (checked against the stream);
+    /// notice the end of stream; apply the idle timeout; then, while the socket may send, run the
+    /// application's own step, closing the socket once it has finished.
     pub fn drive(&mut self, now: Instant, socket: &mut Socket, out: &mut Vec<EventKind>) -> bool {
         let state = socket.state();
-        if !self.connected {
-            if !matches!(state, State::Established | State::CloseWait) {
-                return false;
-            }
-            self.connected = true;
-            self.last_read = now;
-            self.emit(out, AppEvent::Connected);
-            match &mut self.kind {
-                Kind::Periodic {
-                    start, next_tick, ..
-                } => *next_tick = now + *start,
-                Kind::Bulk {
-                    start, start_at, ..
-                } => *start_at = now + *start,
-                Kind::RequestClient { phase, .. } => *phase = ReqPhase::Waiting(now),
-                _ => {}
-            }
-        }
-        let mut did = false;
-
-        if matches!(self.kind, Kind::EofOnZeroRead) {
-            // The bug: a read into a zero-length buffer returns 0, taken for end of file.
-            if socket.can_recv() && !self.closed {
-                self.emit(out, AppEvent::Read { len: 0 });
-                self.emit(out, AppEvent::PeerClosed);
-                self.close(socket, out);
-                return true;
-            }
+        if !self.connected && !self.on_connected(now, state, out) {
             return false;
         }
+        if matches!(self.kind, Kind::EofOnZeroRead) {
+            return self.eof_on_zero_read(socket, out);
+        }
+        let mut did = false;
+        let got = self.read_all(socket, out);
+        if got > 0 {
+            self.last_read = now;
+            did = true;
+        }
+        did |= self.end_of_stream(state, socket, out);
+        did |= self.idle_timeout(now, socket, out);
+        if self.closed || !socket.may_send() {
+            return did;
+        }
+        let mut kind = std::mem::replace(&mut self.kind, Kind::Sink);
+        let step = match &mut kind {
+            Kind::Sink | Kind::EofOnZeroRead => Step::default(),
+            Kind::Periodic(p) => self.periodic(p, now, socket, out),
+            Kind::Bulk(b) => self.bulk(b, now, socket, out),
+            Kind::RequestClient(c) => self.request_client(c, got, now, socket, out),
+            Kind::RequestServer(r) => self.request_server(r, got, now, socket, out),
+        };
+        self.kind = kind;
+        did |= step.did;
+        if step.finished {
+            self.close(socket, out);
+            did = true;
+        }
+        did
+    }
 
-        // Read everything available and check it against the stream.
+    /// Notices the connection established (or already half-closed by the peer) and starts the
+    /// application's clock; returns whether it is connected.
+    fn on_connected(&mut self, now: Instant, state: State, out: &mut Vec<EventKind>) -> bool {
+        if !matches!(state, State::Established | State::CloseWait) {
+            return false;
+        }
+        self.connected = true;
+        self.last_read = now;
+        self.emit(out, AppEvent::Connected);
+        match &mut self.kind {
+            Kind::Periodic(p) => p.next_tick = now + p.start,
+            Kind::Bulk(b) => b.start_at = now + b.start,
+            Kind::RequestClient(c) => c.phase = ReqPhase::Waiting(now),
+            _ => {}
+        }
+        true
+    }
+
+    /// The eof-on-zero-read application: its bug is that a read into a zero-length buffer returns
+    /// 0, taken for end of file, so anything to read makes it close.
+    fn eof_on_zero_read(&mut self, socket: &mut Socket, out: &mut Vec<EventKind>) -> bool {
+        if socket.can_recv() && !self.closed {
+            self.emit(out, AppEvent::Read { len: 0 });
+            self.emit(out, AppEvent::PeerClosed);
+            self.close(socket, out);
+            return true;
+        }
+        false
+    }
+
+    /// Reads everything available, checking it against the stream (a mismatch is an event);
+    /// returns the bytes read.
+    fn read_all(&mut self, socket: &mut Socket, out: &mut Vec<EventKind>) -> u64 {
         let mut got = 0u64;
         while socket.can_recv() {
             let offset = self.read;
@@ -362,170 +437,193 @@ impl App {
                 );
             }
         }
-        if got > 0 {
-            self.last_read = now;
-            did = true;
-        }
+        got
+    }
 
-        // End of stream.
-        if !self.eof
-            && matches!(
+    /// Notices the peer's end of stream once, closing in turn if the application does; returns
+    /// whether it was noticed now.
+    fn end_of_stream(
+        &mut self,
+        state: State,
+        socket: &mut Socket,
+        out: &mut Vec<EventKind>,
+    ) -> bool {
+        if self.eof
+            || !matches!(
                 state,
                 State::CloseWait | State::LastAck | State::Closing | State::TimeWait
             )
         {
-            self.eof = true;
-            did = true;
-            self.emit(out, AppEvent::PeerClosed);
-            if self.on_peer_close == OnPeerClose::Close {
-                self.close(socket, out);
-            }
+            return false;
         }
-
-        // Idle timeout: nothing new read for too long.
-        if let Some(idle) = self.idle_timeout
-            && !self.closed
-            && now >= self.last_read + idle
-        {
-            self.emit(out, AppEvent::IdleTimeout);
+        self.eof = true;
+        self.emit(out, AppEvent::PeerClosed);
+        if self.on_peer_close == OnPeerClose::Close {
             self.close(socket, out);
-            did = true;
         }
+        true
+    }
 
-        if self.closed || !socket.may_send() {
-            return did;
+    /// Closes the socket when nothing new was read for the idle timeout; returns whether it did.
+    fn idle_timeout(
+        &mut self,
+        now: Instant,
+        socket: &mut Socket,
+        out: &mut Vec<EventKind>,
+    ) -> bool {
+        match self.idle_timeout {
+            Some(idle) if !self.closed && now >= self.last_read + idle => {
+                self.emit(out, AppEvent::IdleTimeout);
+                self.close(socket, out);
+                true
+            }
+            _ => false,
         }
-        let mut finished = false;
-        let mut kind = std::mem::replace(&mut self.kind, Kind::Sink);
-        match &mut kind {
-            Kind::Sink | Kind::EofOnZeroRead => {}
-            Kind::Periodic {
-                interval,
-                sizes,
-                when_full,
-                count,
-                next_tick,
-                messages,
-                pending,
-                ..
-            } => {
-                if *pending > 0 {
-                    let k = self.write(socket, *pending, out);
-                    *pending -= k;
-                    did |= k > 0;
-                }
-                while *pending == 0 && count.is_none_or(|c| *messages < c) && *next_tick <= now {
-                    let size = sizes[(*messages % sizes.len() as u64) as usize] as u64;
-                    *messages += 1;
-                    *next_tick += *interval;
-                    did = true;
-                    if size <= Self::free(socket) {
-                        self.write(socket, size, out);
-                    } else {
-                        match when_full {
-                            WhenFull::Skip => {
-                                self.emit(out, AppEvent::WriteSkipped { len: size as usize })
-                            }
-                            WhenFull::Wait => {
-                                self.emit(out, AppEvent::WriteWaited { len: size as usize });
-                                *pending = size - self.write(socket, size, out);
-                            }
-                        }
+    }
+
+    /// The periodic writer's step: finish a waited-for message, then write (or skip, or start
+    /// waiting for) every message whose tick has come.
+    fn periodic(
+        &mut self,
+        p: &mut Periodic,
+        now: Instant,
+        socket: &mut Socket,
+        out: &mut Vec<EventKind>,
+    ) -> Step {
+        let mut did = false;
+        if p.pending > 0 {
+            let k = self.write(socket, p.pending, out);
+            p.pending -= k;
+            did |= k > 0;
+        }
+        while p.pending == 0 && p.count.is_none_or(|c| p.messages < c) && p.next_tick <= now {
+            let size = p.sizes[(p.messages % p.sizes.len() as u64) as usize] as u64;
+            p.messages += 1;
+            p.next_tick += p.interval;
+            did = true;
+            if size <= Self::free(socket) {
+                self.write(socket, size, out);
+            } else {
+                match p.when_full {
+                    WhenFull::Skip => self.emit(out, AppEvent::WriteSkipped { len: size as usize }),
+                    WhenFull::Wait => {
+                        self.emit(out, AppEvent::WriteWaited { len: size as usize });
+                        p.pending = size - self.write(socket, size, out);
                     }
                 }
-                if *pending > 0 && *next_tick <= now {
-                    // Blocked in write: ticks that pass meanwhile are not made up.
-                    let behind = (now - *next_tick).total_micros() / interval.total_micros() + 1;
-                    *next_tick += Duration::from_micros(behind * interval.total_micros());
-                }
-                finished = *pending == 0 && count.is_some_and(|c| *messages >= c);
             }
-            Kind::Bulk {
-                start_at,
-                remaining,
-                ..
-            } => {
-                if now >= *start_at && *remaining > 0 {
-                    let k = self.write(socket, *remaining, out);
-                    *remaining -= k;
-                    did |= k > 0;
-                }
-                finished = now >= *start_at && *remaining == 0;
-            }
-            Kind::RequestClient {
-                request,
-                response,
-                delay,
-                count,
-                done,
-                phase,
-            } => loop {
-                match phase {
-                    ReqPhase::Waiting(at) if now >= *at => *phase = ReqPhase::Sending(*request),
-                    ReqPhase::Sending(rem) => {
-                        let k = self.write(socket, *rem, out);
-                        did |= k > 0;
-                        *rem -= k;
-                        if *rem > 0 {
-                            break;
-                        }
-                        *phase = ReqPhase::Awaiting(*response);
-                    }
-                    ReqPhase::Awaiting(rem) => {
-                        let take = got.min(*rem);
-                        got -= take;
-                        *rem -= take;
-                        if *rem > 0 {
-                            break;
-                        }
-                        *done += 1;
-                        if *done >= *count {
-                            finished = true;
-                            break;
-                        }
-                        *phase = ReqPhase::Waiting(now + *delay);
-                    }
-                    ReqPhase::Waiting(_) => break,
-                }
-            },
-            Kind::RequestServer {
-                request,
-                response,
-                delay,
-                got: have,
-                due,
-                pending,
-            } => {
-                *have += got;
-                while *have >= *request {
-                    *have -= *request;
-                    due.push_back(now + *delay);
-                }
-                loop {
-                    if *pending == 0 {
-                        match due.front() {
-                            Some(&t) if t <= now => {
-                                due.pop_front();
-                                *pending = *response;
-                            }
-                            _ => break,
-                        }
-                    }
-                    let k = self.write(socket, *pending, out);
-                    did |= k > 0;
-                    *pending -= k;
-                    if *pending > 0 {
+        }
+        if p.pending > 0 && p.next_tick <= now {
+            // Blocked in write: ticks that pass meanwhile are not made up.
+            let behind = (now - p.next_tick).total_micros() / p.interval.total_micros() + 1;
+            p.next_tick += Duration::from_micros(behind * p.interval.total_micros());
+        }
+        Step {
+            did,
+            finished: p.pending == 0 && p.count.is_some_and(|c| p.messages >= c),
+        }
+    }
+
+    /// The bulk sender's step: write what the socket takes, once started.
+    fn bulk(
+        &mut self,
+        b: &mut Bulk,
+        now: Instant,
+        socket: &mut Socket,
+        out: &mut Vec<EventKind>,
+    ) -> Step {
+        let mut did = false;
+        if now >= b.start_at && b.remaining > 0 {
+            let k = self.write(socket, b.remaining, out);
+            b.remaining -= k;
+            did |= k > 0;
+        }
+        Step {
+            did,
+            finished: now >= b.start_at && b.remaining == 0,
+        }
+    }
+
+    /// The request/response client's step: send a request when due, count the `got` bytes just
+    /// read against the response, and schedule the next exchange (or finish after the last).
+    fn request_client(
+        &mut self,
+        c: &mut RequestClient,
+        mut got: u64,
+        now: Instant,
+        socket: &mut Socket,
+        out: &mut Vec<EventKind>,
+    ) -> Step {
+        let mut step = Step::default();
+        loop {
+            match &mut c.phase {
+                ReqPhase::Waiting(at) if now >= *at => c.phase = ReqPhase::Sending(c.request),
+                ReqPhase::Sending(rem) => {
+                    let k = self.write(socket, *rem, out);
+                    step.did |= k > 0;
+                    *rem -= k;
+                    if *rem > 0 {
                         break;
                     }
+                    c.phase = ReqPhase::Awaiting(c.response);
                 }
+                ReqPhase::Awaiting(rem) => {
+                    let take = got.min(*rem);
+                    got -= take;
+                    *rem -= take;
+                    if *rem > 0 {
+                        break;
+                    }
+                    c.done += 1;
+                    if c.done >= c.count {
+                        step.finished = true;
+                        break;
+                    }
+                    c.phase = ReqPhase::Waiting(now + c.delay);
+                }
+                ReqPhase::Waiting(_) => break,
             }
         }
-        self.kind = kind;
-        if finished {
-            self.close(socket, out);
-            did = true;
+        step
+    }
+
+    /// The request/response server's step: count the `got` bytes just read into whole requests,
+    /// each due a response after the delay, and write the responses that are due.
+    fn request_server(
+        &mut self,
+        r: &mut RequestServer,
+        got: u64,
+        now: Instant,
+        socket: &mut Socket,
+        out: &mut Vec<EventKind>,
+    ) -> Step {
+        let mut did = false;
+        r.got += got;
+        while r.got >= r.request {
+            r.got -= r.request;
+            r.due.push_back(now + r.delay);
         }
-        did
+        loop {
+            if r.pending == 0 {
+                match r.due.front() {
+                    Some(&t) if t <= now => {
+                        r.due.pop_front();
+                        r.pending = r.response;
+                    }
+                    _ => break,
+                }
+            }
+            let k = self.write(socket, r.pending, out);
+            did |= k > 0;
+            r.pending -= k;
+            if r.pending > 0 {
+                break;
+            }
+        }
+        Step {
+            did,
+            finished: false,
+        }
     }
 
     /// The next instant after `now` the application wants to act on its own (a timer), if any.
@@ -538,25 +636,17 @@ impl App {
         let idle = self.idle_timeout.map(|d| self.last_read + d);
         let timer = match &self.kind {
             Kind::Sink | Kind::EofOnZeroRead => None,
-            Kind::Periodic {
-                next_tick,
-                pending,
-                count,
-                messages,
-                ..
-            } => (*pending == 0 && count.is_none_or(|c| *messages < c)).then_some(*next_tick),
-            Kind::Bulk {
-                start_at,
-                remaining,
-                ..
-            } => (*remaining > 0).then_some(*start_at),
-            Kind::RequestClient { phase, .. } => match phase {
-                ReqPhase::Waiting(t) => Some(*t),
+            Kind::Periodic(p) => {
+                (p.pending == 0 && p.count.is_none_or(|c| p.messages < c)).then_some(p.next_tick)
+            }
+            Kind::Bulk(b) => (b.remaining > 0).then_some(b.start_at),
+            Kind::RequestClient(c) => match c.phase {
+                ReqPhase::Waiting(t) => Some(t),
                 _ => None,
             },
-            Kind::RequestServer { due, pending, .. } => {
-                if *pending == 0 {
-                    due.front().copied()
+            Kind::RequestServer(r) => {
+                if r.pending == 0 {
+                    r.due.front().copied()
                 } else {
                     None
                 }

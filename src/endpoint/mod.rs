@@ -46,7 +46,7 @@ impl StackClock {
     }
 
     /// Stack time at simulated time `t`.
-    pub fn to_stack(&self, t: Instant) -> Instant {
+    pub fn to_stack(self, t: Instant) -> Instant {
         let us = t.total_micros().max(0) as u64 * 1000 / self.per_mille;
         let us = match self.tick_us {
             Some(k) => us / k * k,
@@ -56,7 +56,7 @@ impl StackClock {
     }
 
     /// The first simulated time at which the stack clock reads `t` or later.
-    pub fn to_sim(&self, t: Instant) -> Instant {
+    pub fn to_sim(self, t: Instant) -> Instant {
         let us = t.total_micros().max(0) as u64;
         let us = match self.tick_us {
             Some(k) => us.div_ceil(k) * k,
@@ -66,7 +66,7 @@ impl StackClock {
     }
 
     /// A simulated duration expressed in stack time (so configured timers mean simulated time).
-    pub fn duration(&self, d: crate::clock::Duration) -> crate::clock::Duration {
+    pub fn duration(self, d: crate::clock::Duration) -> crate::clock::Duration {
         crate::clock::Duration::from_micros(d.total_micros() * 1000 / self.per_mille)
     }
 }

@@ -453,11 +453,6 @@ impl Link {
         });
         [arrival, edge, expiry].into_iter().flatten().min()
     }
-
-    /// Frames offered so far.
-    pub fn frames_offered(&self) -> u64 {
-        self.next_id
-    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod builder;
 mod endpoint;
 mod error;
 mod link;
@@ -32,6 +33,7 @@ mod validate;
 
 pub use crate::clock::{Dur, OptDur};
 pub use crate::profile::{ClosePolicy, Congestion, TcpModel};
+pub use builder::ScenarioBuilder;
 pub use endpoint::{
     AppModel, CLIENT_DEFAULT, EndpointModel, OnPeerClose, SERVER_DEFAULT, WhenFull,
 };

@@ -377,17 +377,15 @@ mod tests {
     // Proves header fields, tcpdump-style flags and options decode from a real emitted segment.
     #[test]
     fn decodes_fields() {
-        let s = Ipv4Segment::parse(&build(TcpControl::Psh, b"hello", Some(7)))
-            .unwrap()
-            .tcp;
+        let data = build(TcpControl::Psh, b"hello", Some(7));
+        let s = Ipv4Segment::parse(&data).unwrap().tcp;
         assert_eq!(
             (s.sport, s.dport, s.seq, s.ack, s.win, s.len),
             (1000, 2000, 100, 7, 5744, 5)
         );
         assert_eq!(s.flags.tcpdump(), "P.");
-        let syn = Ipv4Segment::parse(&build(TcpControl::Syn, b"", None))
-            .unwrap()
-            .tcp;
+        let syn = build(TcpControl::Syn, b"", None);
+        let syn = Ipv4Segment::parse(&syn).unwrap().tcp;
         assert_eq!(syn.flags.tcpdump(), "S");
         // smoltcp pads the options to a 4-byte boundary with end-of-list bytes.
         assert_eq!(syn.options.to_string(), "mss 1440,wscale 0,sackOK,eol");

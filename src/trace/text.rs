@@ -174,7 +174,7 @@ mod tests {
         seq: u32,
         ack: u32,
         len: u32,
-    ) -> Ipv4Segment {
+    ) -> Ipv4Segment<'static> {
         Ipv4Segment {
             src: src.into(),
             dst: dst.into(),

@@ -14,7 +14,7 @@ fn parse(text: &str) -> Scenario {
 }
 
 /// Segments seen at the model's capture point, with their times.
-fn captured_segments(s: &Scenario, trace: &tcpsim::Trace) -> Vec<(f64, Ipv4Segment)> {
+fn captured_segments<'t>(s: &Scenario, trace: &'t tcpsim::Trace) -> Vec<(f64, Ipv4Segment<'t>)> {
     trace
         .events()
         .filter(|e| captured(s.capture, &e.kind))
@@ -357,7 +357,7 @@ fn lwip_profile_retransmission_schedule() {
     s.capture = tcpsim::model::CapturePoint::Client;
     let (trace, _) = run_trace(&s).unwrap();
     // Client data segments sent during the outage, by sequence number.
-    let sent: Vec<(f64, Ipv4Segment)> = captured_segments(&s, &trace)
+    let sent: Vec<(f64, Ipv4Segment<'_>)> = captured_segments(&s, &trace)
         .into_iter()
         .filter(|(t, g)| *t >= 10.0 && g.src == s.client.addr() && g.tcp.len > 0)
         .collect();

@@ -1,0 +1,228 @@
+//! The command line's arguments: the clap definitions of `tcpsim` and its subcommands, parsed by
+//! `main.rs` (which resolves them into library types, calls the library and maps the outcome to an
+//! exit code).
+//!
+//! Guarantees: the doc comments below are the `--help` text, so they say what each argument means
+//! to a user; parsing only checks syntax (a duration, an outputs list), never reads a file.
+
+// The field docs are the `--help` text verbatim ("runs/<model name>", "its [search] table"), not
+// rustdoc markup.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use tcpsim::model::Dur;
+use tcpsim::run::Outputs;
+
+/// A deterministic TCP behaviour simulator: two smoltcp stacks over a scheduled WiFi link.
+#[derive(Debug, Parser)]
+#[command(name = "tcpsim", version, about)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate a model and write its outputs to a directory.
+    Run(RunArgs),
+    /// Analyse captures (tcpdump text, pcap, pcapng) or run directories: classify every segment
+    /// and run the signature detectors.
+    Analyze(AnalyzeArgs),
+    /// Search the model's parameter space for conditions that reproduce a signature (optionally
+    /// matching a capture's features), shrink the reproducer, and write it as a model file.
+    Search(SearchArgs),
+    /// Run a grid of parameter values × K seeds on all cores; a CSV row per run and per cell.
+    Sweep(SweepArgs),
+    /// How often a signature still occurs under candidate changes, across K seeds.
+    Mitigate(MitigateArgs),
+    /// Draw a timeline (SVG) of a run directory or a capture, or a heatmap of a sweep CSV.
+    Plot(PlotArgs),
+    /// Validate a model without running it.
+    Check(CheckArgs),
+}
+
+/// The arguments of `tcpsim run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The model file (TOML).
+    pub model: PathBuf,
+    /// Override the model's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the model's duration (e.g. "10m", "1h").
+    #[arg(long, value_parser = parse_dur)]
+    pub duration: Option<Dur>,
+    /// Output directory (default runs/<model name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Override a model field, e.g. --set client.tcp.keep_alive=70s (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Outputs to write: any of text,pcap,csv,summary, or all, or none.
+    #[arg(long, default_value = "all", value_parser = Outputs::parse)]
+    pub outputs: Outputs,
+    /// Also write timeline.svg (keeps the trace in memory for the plot).
+    #[arg(long)]
+    pub plot: bool,
+}
+
+/// The arguments of `tcpsim analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture files or `tcpsim run` output directories.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Print {"connections": [...], "findings": [...]} as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 unless this signature is found.
+    #[arg(long, value_name = "SIGNATURE")]
+    pub expect: Option<String>,
+    /// Skip text lines that are not packets (with a warning and a count) instead of failing.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+/// The arguments of `tcpsim search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The model to search around (its [search] table narrows or widens the ranges).
+    pub model: PathBuf,
+    /// The signature to reproduce.
+    #[arg(long)]
+    pub target: String,
+    /// A capture whose finding's features the reproducer must match.
+    #[arg(long = "match", value_name = "CAPTURE")]
+    pub matching: Option<PathBuf>,
+    /// Relative tolerance of a feature match (the absolute floor is 0.5).
+    #[arg(long, default_value_t = 0.25)]
+    pub tolerance: f64,
+    /// Cases to try.
+    #[arg(long, default_value_t = 500)]
+    pub cases: u32,
+    /// Seed of the search (same seed, same result).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to write the reproducer (default runs/<model>-<signature>.toml).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The arguments of `tcpsim sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The model.
+    pub model: PathBuf,
+    /// NAME=FROM..TO:STEPS, e.g. server.idle_timeout=5s..30s:6 (repeatable; the grid is the product).
+    #[arg(long = "param", value_name = "NAME=FROM..TO:STEPS", required = true)]
+    pub params: Vec<String>,
+    /// Seeds per cell (the model's seed, +1, ...).
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u32,
+    /// CSV output (default stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only shard I of N (1-based), a contiguous block of cells; shard CSVs concatenate.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+/// The arguments of `tcpsim mitigate`.
+#[derive(Debug, Args)]
+pub struct MitigateArgs {
+    /// The model.
+    pub model: PathBuf,
+    /// The signature.
+    #[arg(long)]
+    pub target: String,
+    /// A candidate change: KEY=VALUE, several joined with ';' (repeatable).
+    #[arg(long = "try", value_name = "KEY=VALUE", required = true)]
+    pub candidates: Vec<String>,
+    /// Seeds per candidate.
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+/// The arguments of `tcpsim plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A `tcpsim run` directory, a capture (tcpdump text, pcap, pcapng) or a sweep CSV.
+    pub input: PathBuf,
+    /// Output SVG (default: RUN_DIR/timeline.svg, or the input with .svg).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Start of the time window, in seconds.
+    #[arg(long)]
+    pub from: Option<f64>,
+    /// End of the time window, in seconds.
+    #[arg(long)]
+    pub to: Option<f64>,
+    /// Which connection of a capture (0 = the first).
+    #[arg(long, default_value_t = 0)]
+    pub conn: usize,
+    /// For a sweep CSV: the signature whose rate to show.
+    #[arg(long)]
+    pub target: Option<String>,
+}
+
+/// The arguments of `tcpsim check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The model file(s).
+    #[arg(required = true)]
+    pub models: Vec<PathBuf>,
+    /// Override a model field, e.g. --set client.tcp.keep_alive=70s (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// Parses a `--duration` value ("10m", "1h").
+fn parse_dur(s: &str) -> Result<Dur, tcpsim::clock::DurationError> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    // Proves the definitions are consistent (clap's own checks: no clashing names, valid defaults).
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    // Proves a typical command line parses into its arguments, with the defaults filled in.
+    #[test]
+    fn parses_a_search() {
+        let cli =
+            Cli::try_parse_from(["tcpsim", "search", "m.toml", "--target", "rto-backoff"]).unwrap();
+        let Command::Search(a) = cli.command else {
+            panic!("not a search: {:?}", cli.command)
+        };
+        assert_eq!(a.model, PathBuf::from("m.toml"));
+        assert_eq!(
+            (a.target.as_str(), a.cases, a.seed),
+            ("rto-backoff", 500, 0)
+        );
+        assert_eq!(a.tolerance, 0.25);
+        assert!(Cli::try_parse_from(["tcpsim", "run", "m.toml", "--duration", "ten"]).is_err());
+    }
+}

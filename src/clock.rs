@@ -212,6 +212,16 @@ impl<'de> Deserialize<'de> for OptDur {
     }
 }
 
+/// The earlier of two optional deadlines (`None` = never).
+#[inline]
+pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
 /// Seconds as a float, for outputs whose field names end in `_s`.
 pub fn secs(t: Instant) -> f64 {
     t.total_micros() as f64 / 1e6

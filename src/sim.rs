@@ -17,7 +17,7 @@
 
 use std::io;
 
-use crate::clock::{Clock, Instant};
+use crate::clock::{Clock, Instant, earliest};
 use crate::endpoint::Endpoint;
 use crate::link::Link;
 use crate::model::{ModelError, Scenario};
@@ -167,14 +167,10 @@ impl Sim {
         if self.client.is_done() && self.server.is_done() {
             return self.finish(now, Ended::AppsDone, sink);
         }
-        let next = [
-            self.client.poll_at(now),
-            self.server.poll_at(now),
+        let next = earliest(
+            earliest(self.client.poll_at(now), self.server.poll_at(now)),
             self.link.poll_at(now),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        );
         match next {
             Some(t) if t <= self.deadline => {
                 if self.clock.advance_to(t.max(now)) > LIVELOCK_STEPS {

@@ -151,13 +151,15 @@ struct RequestServer {
 
 /// What drives the socket, with its state.
 #[derive(Debug)]
+/// The application's own state; the larger kinds are boxed so that [`App::drive`] can take the
+/// state out of the application and put it back cheaply on every call.
 enum Kind {
     Sink,
     EofOnZeroRead,
-    Periodic(Periodic),
+    Periodic(Box<Periodic>),
     Bulk(Bulk),
-    RequestClient(RequestClient),
-    RequestServer(RequestServer),
+    RequestClient(Box<RequestClient>),
+    RequestServer(Box<RequestServer>),
 }
 
 /// What one application step did: whether it acted, and whether the application is done writing
@@ -198,7 +200,7 @@ impl App {
                     count,
                 },
                 _,
-            ) => Kind::Periodic(Periodic {
+            ) => Kind::Periodic(Box::new(Periodic {
                 interval: interval.0,
                 sizes: sizes.clone(),
                 when_full: *when_full,
@@ -207,7 +209,7 @@ impl App {
                 next_tick: Instant::ZERO,
                 messages: 0,
                 pending: 0,
-            }),
+            })),
             (AppModel::Bulk { bytes, start }, _) => Kind::Bulk(Bulk {
                 start: start.0,
                 start_at: Instant::ZERO,
@@ -221,14 +223,14 @@ impl App {
                     count,
                 },
                 Side::Client,
-            ) => Kind::RequestClient(RequestClient {
+            ) => Kind::RequestClient(Box::new(RequestClient {
                 request: *request,
                 response: *response,
                 delay: delay.0,
                 count: *count,
                 done: 0,
                 phase: ReqPhase::Waiting(Instant::ZERO),
-            }),
+            })),
             (
                 AppModel::RequestResponse {
                     request,
@@ -237,14 +239,14 @@ impl App {
                     ..
                 },
                 Side::Server,
-            ) => Kind::RequestServer(RequestServer {
+            ) => Kind::RequestServer(Box::new(RequestServer {
                 request: *request,
                 response: *response,
                 delay: delay.0,
                 got: 0,
                 due: Default::default(),
                 pending: 0,
-            }),
+            })),
         };
         App {
             side,

@@ -43,9 +43,9 @@ impl SimDevice {
     /// Moves buffers between this device's free list and the simulation's `pool`, so the device
     /// holds a few for its next transmissions and no more.
     pub fn balance(&mut self, pool: &mut Vec<Vec<u8>>) {
-        if self.free.len() > KEEP_FREE {
+        if self.free.len() > 2 * KEEP_FREE {
             pool.extend(self.free.drain(KEEP_FREE..));
-        } else {
+        } else if self.free.is_empty() {
             while self.free.len() < KEEP_FREE {
                 match pool.pop() {
                     Some(b) => self.free.push(b),

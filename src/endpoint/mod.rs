@@ -17,7 +17,7 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 
-use crate::clock::Instant;
+use crate::clock::{Instant, earliest};
 use crate::model::{ClosePolicy, Congestion, EndpointModel};
 use crate::rng::{SimRng, Stream};
 use crate::trace::packet::{Ipv4Segment, TcpFlags, clamp_syn_mss};
@@ -277,7 +277,7 @@ impl Endpoint {
                 .iface
                 .poll_at(self.clock.to_stack(now), &self.sockets)
                 .map(|t| self.clock.to_sim(t).max(now));
-            [stack, self.app.poll_at(now)].into_iter().flatten().min()
+            earliest(stack, self.app.poll_at(now))
         };
     }
 

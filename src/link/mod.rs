@@ -24,7 +24,7 @@ pub mod schedule;
 
 use std::collections::VecDeque;
 
-use crate::clock::{Duration, Instant};
+use crate::clock::{Duration, Instant, earliest};
 use crate::model::{
     Affects, AfterExpiry, DirectionModel, LinkModel, Middlebox, Notify, OutagePolicy,
 };
@@ -429,10 +429,10 @@ impl Link {
 
     /// When the link next needs attention: an arrival or an outage edge.
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        let arrival = [&self.up, &self.down]
-            .into_iter()
-            .filter_map(|d| d.in_flight.front().map(|a| a.at))
-            .min();
+        let arrival = earliest(
+            self.up.in_flight.front().map(|a| a.at),
+            self.down.in_flight.front().map(|a| a.at),
+        );
         let edge = if self.pending_edges.is_empty() && (self.up.affected || self.down.affected) {
             self.schedule.window_after(self.edges_done).map(|w| {
                 if w.start > self.edges_done {
@@ -451,7 +451,7 @@ impl Link {
                 Some(now)
             }
         });
-        [arrival, edge, expiry].into_iter().flatten().min()
+        earliest(earliest(arrival, edge), expiry)
     }
 }
 

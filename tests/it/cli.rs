@@ -253,6 +253,9 @@ fn committed_models_check() {
 // checksum.
 #[test]
 fn pcap_read_back_by_tshark() {
+    if !crate::have_tool("tshark", "pcap_read_back_by_tshark") {
+        return;
+    }
     let dir = scratch("cli_tshark").join("out");
     let o = tcpsim(&[
         "run",
@@ -377,6 +380,9 @@ fn analyze_json_over_inputs() {
 // the run's trace.txt, whose tcpdump-style relative sequence numbers the analysis must undo.
 #[test]
 fn analyze_pcapng_same_as_pcap() {
+    if !crate::have_tool("editcap", "analyze_pcapng_same_as_pcap") {
+        return;
+    }
     let dir = scratch("cli_pcapng");
     let run = dir.join("run");
     assert_eq!(

@@ -184,12 +184,9 @@ fn read_model(model: &Path) -> Result<String> {
 
 fn sweep(a: SweepArgs) -> Result<ExitCode> {
     use tcpsim::search::sweep::{Shard, Sweep, parse_param};
-    let params = (a.params.iter().map(|p| parse_param(p)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
-    let shard = (a.shard.as_deref().map(Shard::parse).transpose())
-        .map_err(anyhow::Error::msg)?
-        .unwrap_or(Shard { index: 1, count: 1 });
+    let params = (a.params.iter().map(|p| parse_param(p))).collect::<Result<Vec<_>, _>>()?;
+    let shard =
+        (a.shard.as_deref().map(Shard::parse).transpose())?.unwrap_or(Shard { index: 1, count: 1 });
     if a.seeds == 0 {
         anyhow::bail!("--seeds must be at least 1");
     }

@@ -164,7 +164,7 @@ pub enum RunError {
     )]
     NotOurs(PathBuf),
     /// A file could not be written.
-    #[error("{}: {err}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
@@ -179,8 +179,8 @@ pub enum RunError {
     #[error(transparent)]
     Sim(#[from] SimError),
     /// The timeline could not be drawn.
-    #[error("drawing timeline.svg: {0}")]
-    Plot(String),
+    #[error("drawing timeline.svg")]
+    Plot(#[from] crate::plot::PlotError),
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
@@ -289,8 +289,7 @@ fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunE
             &trace,
             point,
             &crate::plot::PlotOptions::new(&scenario.name),
-        )
-        .map_err(|e| RunError::Plot(e.to_string()))?;
+        )?;
         let p = dir.join("timeline.svg");
         fs::write(&p, svg).map_err(io_at(&p))?;
     }

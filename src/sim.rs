@@ -40,7 +40,7 @@ pub enum SimError {
         at: Instant,
     },
     /// An output sink failed.
-    #[error("writing outputs: {0}")]
+    #[error("writing outputs")]
     Io(#[from] io::Error),
 }
 

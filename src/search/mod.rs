@@ -12,21 +12,20 @@
 //! detectors run on its frames at the model's capture point, exactly as `tcpsim run` does.
 
 pub mod mitigate;
+mod strategy;
 pub mod sweep;
+
+pub use strategy::strategy;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
-use proptest::prelude::*;
-use proptest::strategy::BoxedStrategy;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 
 use crate::analyze::{AnalyzeOptions, analyze_file};
-use crate::clock::Duration;
 use crate::detect::Finding;
-use crate::model::{AppModel, Dur, LossModel, OutageSchedule, Scenario, Window};
+use crate::model::Scenario;
 use crate::run::{Analyse, simulate};
 
 /// What a search looks for.
@@ -73,13 +72,17 @@ pub struct Target {
 }
 
 /// Search errors (bad target capture or signature).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SearchError {
     /// The signature is not one the detectors know.
+    #[error("unknown signature {0:?} (known: {known})", known = known_signatures())]
     UnknownSignature(String),
     /// The target capture could not be read.
-    Capture(crate::capture::ImportError),
+    #[error(transparent)]
+    Capture(#[from] crate::capture::ImportError),
     /// The target capture does not show the signature.
+    #[error("{path}: the capture shows no {signature} finding to match")]
     NotInCapture {
         /// The capture.
         path: String,
@@ -88,25 +91,9 @@ pub enum SearchError {
     },
 }
 
-impl fmt::Display for SearchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SearchError::UnknownSignature(s) => {
-                let known: Vec<&str> = crate::detect::signatures().collect();
-                write!(f, "unknown signature {s:?} (known: {})", known.join(", "))
-            }
-            SearchError::Capture(e) => e.fmt(f),
-            SearchError::NotInCapture { path, signature } => {
-                write!(
-                    f,
-                    "{path}: the capture shows no {signature} finding to match"
-                )
-            }
-        }
-    }
+fn known_signatures() -> String {
+    crate::detect::signatures().collect::<Vec<_>>().join(", ")
 }
-
-impl std::error::Error for SearchError {}
 
 /// Checks that a signature exists.
 ///
@@ -170,143 +157,6 @@ pub fn evaluate(
         .findings
         .into_iter()
         .find(|f| f.signature == signature && target.is_none_or(|t| matches(f, t, tol, floor)))
-}
-
-fn ms(d: Dur) -> u64 {
-    d.0.total_millis()
-}
-
-/// Scenarios around `base`, drawn from its search space (or the defaults).
-pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
-    let sp = base.search.clone().unwrap_or_default();
-    let (ws, wl) = (
-        (ms(sp.window_start[0]), ms(sp.window_start[1])),
-        (
-            ms(sp.window_length[0]).max(1),
-            ms(sp.window_length[1]).max(1),
-        ),
-    );
-    let windows = if sp.windows == 0 {
-        Just(None).boxed()
-    } else {
-        prop::collection::vec((ws.0..=ws.1, wl.0..=wl.1), 0..=sp.windows)
-            .prop_map(Some)
-            .boxed()
-    };
-    // The model's own value first: shrinking moves towards it.
-    let mut dirs = vec![base.link.outage_affects];
-    dirs.extend(
-        sp.directions
-            .iter()
-            .filter(|d| **d != base.link.outage_affects),
-    );
-    let mut pols = vec![base.link.on_outage];
-    pols.extend(sp.policies.iter().filter(|p| **p != base.link.on_outage));
-    let loss = |m: &LossModel| -> BoxedStrategy<LossModel> {
-        if sp.loss[1] > 0.0 {
-            prop_oneof![
-                Just(m.clone()),
-                (sp.loss[0]..=sp.loss[1]).prop_map(|p| LossModel::Bernoulli { p })
-            ]
-            .boxed()
-        } else {
-            Just(m.clone()).boxed()
-        }
-    };
-    let delay = |d: Dur| -> BoxedStrategy<Dur> {
-        prop_oneof![
-            Just(d),
-            (ms(sp.delay[0])..=ms(sp.delay[1])).prop_map(Dur::ms)
-        ]
-        .boxed()
-    };
-    let idle = match sp.idle_timeout {
-        Some(r) => prop_oneof![
-            Just(base.server.idle_timeout),
-            (ms(r[0])..=ms(r[1]))
-                .prop_map(|v| crate::model::OptDur(Some(Duration::from_millis(v))))
-        ]
-        .boxed(),
-        None => Just(base.server.idle_timeout).boxed(),
-    };
-    let nagle = if sp.nagle {
-        prop_oneof![Just(base.client.tcp.nagle), Just(!base.client.tcp.nagle)].boxed()
-    } else {
-        Just(base.client.tcp.nagle).boxed()
-    };
-    let interval = match (&base.client.app, sp.interval) {
-        (AppModel::Periodic { interval, .. }, Some(r)) => prop_oneof![
-            Just(*interval),
-            (ms(r[0]).max(1)..=ms(r[1]).max(1)).prop_map(Dur::ms)
-        ]
-        .boxed(),
-        (AppModel::Periodic { interval, .. }, None) => Just(*interval).boxed(),
-        _ => Just(Dur::ms(1)).boxed(),
-    };
-    let seed = prop_oneof![Just(base.seed), any::<u64>()];
-    let base = base.clone();
-    (
-        windows,
-        prop::sample::select(dirs),
-        prop::sample::select(pols),
-        loss(&base.link.uplink.loss),
-        loss(&base.link.downlink.loss),
-        delay(base.link.uplink.delay),
-        delay(base.link.downlink.delay),
-        idle,
-        nagle,
-        interval,
-        seed,
-    )
-        .prop_map(
-            move |(
-                windows,
-                affects,
-                policy,
-                up_loss,
-                down_loss,
-                up_delay,
-                down_delay,
-                idle,
-                nagle,
-                interval,
-                seed,
-            )| {
-                let mut s = base.clone();
-                if let Some(mut w) = windows {
-                    w.sort_unstable();
-                    let mut list = Vec::new();
-                    let mut end = 0;
-                    for (start, len) in w {
-                        let start = start.max(end);
-                        list.push(Window {
-                            at: Dur::ms(start),
-                            len: Dur::ms(len),
-                        });
-                        end = start + len + 1;
-                    }
-                    s.link.outage = if list.is_empty() {
-                        OutageSchedule::None
-                    } else {
-                        OutageSchedule::Windows { windows: list }
-                    };
-                }
-                s.link.outage_affects = affects;
-                s.link.on_outage = policy;
-                s.link.uplink.loss = up_loss;
-                s.link.downlink.loss = down_loss;
-                s.link.uplink.delay = up_delay;
-                s.link.downlink.delay = down_delay;
-                s.server.idle_timeout = idle;
-                s.client.tcp.nagle = nagle;
-                if let AppModel::Periodic { interval: i, .. } = &mut s.client.app {
-                    *i = interval;
-                }
-                s.seed = seed;
-                s
-            },
-        )
-        .boxed()
 }
 
 /// A reproducer.

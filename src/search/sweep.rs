@@ -58,17 +58,25 @@ pub struct Param {
     pub values: Vec<String>,
 }
 
+/// A `--param` or `--shard` argument that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepArgError {
+    /// Not `NAME=FROM..TO:STEPS`.
+    #[error("--param {0:?}: expected NAME=FROM..TO:STEPS, e.g. server.idle_timeout=5s..30s:6")]
+    Param(String),
+    /// Not `I/N` with 1 ≤ I ≤ N.
+    #[error("--shard {0:?}: expected I/N with 1 <= I <= N, e.g. 2/8")]
+    Shard(String),
+}
+
 /// Parses `NAME=FROM..TO:STEPS` (durations with units, or numbers; STEPS ≥ 1 evenly spaced values
 /// including both ends).
 ///
 /// # Errors
-/// A message saying what is wrong.
-pub fn parse_param(spec: &str) -> Result<Param, String> {
-    let usage = || {
-        format!(
-            "--param {spec:?}: expected NAME=FROM..TO:STEPS, e.g. server.idle_timeout=5s..30s:6"
-        )
-    };
+/// [`SweepArgError::Param`].
+pub fn parse_param(spec: &str) -> Result<Param, SweepArgError> {
+    let usage = || SweepArgError::Param(spec.to_string());
     let (key, range) = spec.split_once('=').ok_or_else(usage)?;
     let (range, steps) = range.rsplit_once(':').ok_or_else(usage)?;
     let (from, to) = range.split_once("..").ok_or_else(usage)?;
@@ -125,9 +133,9 @@ impl Shard {
     /// Parses `I/N`.
     ///
     /// # Errors
-    /// A message.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("--shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/8");
+    /// [`SweepArgError::Shard`].
+    pub fn parse(s: &str) -> Result<Shard, SweepArgError> {
+        let bad = || SweepArgError::Shard(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let (index, count): (usize, usize) = (
             i.trim().parse().map_err(|_| bad())?,
@@ -165,7 +173,7 @@ pub fn run_one(s: &Scenario) -> RunResult {
         },
         Err(e) => RunResult {
             findings: Vec::new(),
-            error: Some(e.to_string()),
+            error: Some(crate::report::error_chain(&e)),
         },
     }
 }

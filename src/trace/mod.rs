@@ -14,7 +14,7 @@
 //! ties; frame bytes are the exact IPv4 packets the stacks exchanged.
 
 pub mod csv;
-pub mod fastfmt;
+pub(crate) mod fastfmt;
 pub mod packet;
 pub mod pcap;
 pub mod text;

@@ -3,8 +3,8 @@
 //! [`run_to_dir`] (`tcpsim run`'s output directory).
 //!
 //! Guarantees: outputs stream to disk while the simulation runs (memory stays flat); they are
-//! written into a hidden temporary directory beside the destination and renamed into place only
-//! when complete, so a failed or interrupted run never leaves a half-written output directory; an
+//! written into a hidden temporary directory beside the destination (unique to the run) and
+//! renamed into place only when complete, so a failed or interrupted run never leaves a half-written output directory; an
 //! existing destination is refused unless `force` is set, and even then only a previous tcpsim
 //! output directory (one holding `run.toml`) or an empty directory is replaced.
 
@@ -226,23 +226,20 @@ pub fn run_to_dir(
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(io_at(&parent))?;
-    let tmp = parent.join(format!(".{name}.partial"));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io_at(&tmp))?;
-    }
-    fs::create_dir(&tmp).map_err(io_at(&tmp))?;
-    let result = write_all(scenario, &tmp, outputs);
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
+    // A fresh hidden directory beside the destination, unique to this run, removed (on drop) if
+    // anything fails before it is renamed into place.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempdir_in(&parent)
+        .map_err(io_at(&parent))?;
+    let report = write_all(scenario, tmp.path(), outputs)?;
     if out.exists() {
         fs::remove_dir_all(out).map_err(io_at(out))?;
     }
-    fs::rename(&tmp, out).map_err(io_at(out))?;
+    fs::rename(tmp.path(), out).map_err(io_at(out))?;
+    // Renamed: nothing is left to remove.
+    let _ = tmp.keep();
     Ok(report)
 }
 

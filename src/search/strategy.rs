@@ -19,22 +19,23 @@ fn ms(d: Dur) -> u64 {
     d.0.total_millis()
 }
 
-/// One draw of every knob, before it is applied to the base model.
-#[derive(Debug, Clone)]
-struct Draw {
-    /// Outage windows as (start, length) in ms; `None` keeps the model's schedule.
-    windows: Option<Vec<(u64, u64)>>,
-    affects: Affects,
-    policy: OutagePolicy,
-    up_loss: LossModel,
-    down_loss: LossModel,
-    up_delay: Dur,
-    down_delay: Dur,
-    idle: OptDur,
-    nagle: bool,
-    interval: Dur,
-    seed: u64,
-}
+/// One draw of every knob, before it is applied to the base model, in draw order: outage windows as
+/// (start, length) in ms (`None` keeps the model's schedule), affected directions, outage policy,
+/// uplink and downlink loss, uplink and downlink delay, the server's idle timeout, Nagle, the
+/// message interval, the seed.
+type Draw = (
+    Option<Vec<(u64, u64)>>,
+    Affects,
+    OutagePolicy,
+    LossModel,
+    LossModel,
+    Dur,
+    Dur,
+    OptDur,
+    bool,
+    Dur,
+    u64,
+);
 
 /// Up to `sp.windows` outage windows, or the model's schedule when the space has none.
 fn windows(sp: &SearchSpace) -> BoxedStrategy<Option<Vec<(u64, u64)>>> {
@@ -136,22 +137,35 @@ fn schedule(mut w: Vec<(u64, u64)>) -> OutageSchedule {
 
 /// `base` with the draw applied.
 fn apply(base: &Scenario, d: Draw) -> Scenario {
+    let (
+        windows,
+        affects,
+        policy,
+        up_loss,
+        down_loss,
+        up_delay,
+        down_delay,
+        idle,
+        nagle,
+        interval,
+        seed,
+    ) = d;
     let mut s = base.clone();
-    if let Some(w) = d.windows {
+    if let Some(w) = windows {
         s.link.outage = schedule(w);
     }
-    s.link.outage_affects = d.affects;
-    s.link.on_outage = d.policy;
-    s.link.uplink.loss = d.up_loss;
-    s.link.downlink.loss = d.down_loss;
-    s.link.uplink.delay = d.up_delay;
-    s.link.downlink.delay = d.down_delay;
-    s.server.idle_timeout = d.idle;
-    s.client.tcp.nagle = d.nagle;
+    s.link.outage_affects = affects;
+    s.link.on_outage = policy;
+    s.link.uplink.loss = up_loss;
+    s.link.downlink.loss = down_loss;
+    s.link.uplink.delay = up_delay;
+    s.link.downlink.delay = down_delay;
+    s.server.idle_timeout = idle;
+    s.client.tcp.nagle = nagle;
     if let AppModel::Periodic { interval: i, .. } = &mut s.client.app {
-        *i = d.interval;
+        *i = interval;
     }
-    s.seed = d.seed;
+    s.seed = seed;
     s
 }
 
@@ -172,34 +186,5 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
         prop_oneof![Just(base.seed), any::<u64>()],
     );
     let base = base.clone();
-    draws
-        .prop_map(
-            |(
-                windows,
-                affects,
-                policy,
-                up_loss,
-                down_loss,
-                up_delay,
-                down_delay,
-                idle,
-                nagle,
-                interval,
-                seed,
-            )| Draw {
-                windows,
-                affects,
-                policy,
-                up_loss,
-                down_loss,
-                up_delay,
-                down_delay,
-                idle,
-                nagle,
-                interval,
-                seed,
-            },
-        )
-        .prop_map(move |d| apply(&base, d))
-        .boxed()
+    draws.prop_map(move |d: Draw| apply(&base, d)).boxed()
 }

@@ -84,3 +84,17 @@ fn relative_numbers_undone() {
         "{c:?}"
     );
 }
+
+// Proves the analysis counts a re-cut segment (starting below the highest sequence seen, carrying
+// new bytes past it) as a retransmission, as the summary and the timeline do (one rule).
+#[test]
+fn recut_segment_is_a_retransmission() {
+    let c = classes(&[
+        data_a(0, 1, 100),
+        data_a(1, 101, 50),
+        data_a(1_500, 1, 200),
+        data_a(1_501, 201, 100),
+    ]);
+    assert_eq!(c.get("retransmission"), Some(&1), "{c:?}");
+    assert_eq!(c.get("new-data"), Some(&3), "{c:?}");
+}

@@ -65,6 +65,19 @@ impl Dir {
         }
         Some(seen)
     }
+
+    /// Counts a transmission starting at `seq` at `t`; returns (first time, count) as it was
+    /// before this one. Keeps at most 4096 unacknowledged starting sequences.
+    fn record_sent(&mut self, seq: u32, t: Instant) -> (Instant, u32) {
+        let entry = self.sent.entry(seq).or_insert((t, 0));
+        let before = *entry;
+        entry.1 += 1;
+        if self.sent.len() > 4096 {
+            let oldest = *self.sent.keys().next().expect("non-empty");
+            self.sent.remove(&oldest);
+        }
+        before
+    }
 }
 
 /// What the data of a segment was found to be.
@@ -84,6 +97,30 @@ struct PeerView {
     win_zero: bool,
     /// The sequence the peer sent two or more duplicate ACKs for.
     dupacks_for: Option<u32>,
+}
+
+impl PeerView {
+    /// The kind of a segment `seq..end` sent at `t` that starts below the highest sequence sent
+    /// (`hole_seen`: when the hole it fills was seen): a hole filler within [`REORDERING`] is
+    /// out-of-order, data the peer already acknowledged is spurious, data the peer sent two or
+    /// more duplicate ACKs for is a fast retransmission, anything else a timeout's.
+    fn retransmission_kind(
+        &self,
+        t: Instant,
+        seq: u32,
+        end: u32,
+        hole_seen: Option<Instant>,
+    ) -> Classes {
+        if hole_seen.is_some_and(|h| t - h <= REORDERING) {
+            Classes::OUT_OF_ORDER
+        } else if self.acked.is_some_and(|a| !after(end, a)) {
+            Classes::SPURIOUS
+        } else if self.dupacks_for == Some(seq) {
+            Classes::FAST_RETRANSMISSION
+        } else {
+            Classes::RETRANSMISSION
+        }
+    }
 }
 
 /// One connection.
@@ -264,15 +301,7 @@ impl Conn {
             Sent::KeepAlive => *c |= Classes::KEEP_ALIVE,
             Sent::Retransmission => {
                 out.hole_seen = d.fill_hole(seq, end);
-                *c |= if out.hole_seen.is_some_and(|h| p.t - h <= REORDERING) {
-                    Classes::OUT_OF_ORDER
-                } else if peer.acked.is_some_and(|a| !after(end, a)) {
-                    Classes::SPURIOUS
-                } else if peer.dupacks_for == Some(seq) {
-                    Classes::FAST_RETRANSMISSION
-                } else {
-                    Classes::RETRANSMISSION
-                };
+                *c |= peer.retransmission_kind(p.t, seq, end, out.hole_seen);
             }
         }
         // In-order: it advanced the receiver's acknowledged point (as far as seen so far).
@@ -280,14 +309,9 @@ impl Conn {
             Some(a) => !after(seq, a) && after(end, a),
             None => c.contains(Classes::NEW_DATA),
         };
-        let entry = d.sent.entry(seq).or_insert((p.t, 0));
+        let first_sent = d.record_sent(seq, p.t);
         if c.is_retransmission() {
-            out.first_sent = Some(*entry);
-        }
-        entry.1 += 1;
-        if d.sent.len() > 4096 {
-            let oldest = *d.sent.keys().next().expect("non-empty");
-            d.sent.remove(&oldest);
+            out.first_sent = Some(first_sent);
         }
         out
     }

@@ -53,6 +53,7 @@
 //! - [`summary`]: `summary.json`, folded from the events.
 //! - [`run`]: [`run::simulate`], [`run_trace`], and `tcpsim run`'s atomic output directory.
 //! - [`capture`]: packets at a capture point, from a trace or imported from a capture file.
+//! - [`classes`]: segment classes, [`classes::Seen`] and the one retransmission rule (a leaf).
 //! - [`analyze`]: per-connection segment classification (retransmissions, dup ACKs, keep-alives...).
 //! - [`detect`]: signature detectors (stale-seq-after-fin, rto-backoff, one-way-stall, idle-reset,
 //!   close-wait-stuck) and their [`detect::Finding`]s.
@@ -78,6 +79,7 @@
 
 pub mod analyze;
 pub mod capture;
+pub mod classes;
 pub mod clock;
 pub mod detect;
 pub(crate) mod endpoint;

@@ -1,15 +1,17 @@
 //! `summary.json`: what a run amounted to, folded from its events (and the analysis's findings).
 //!
 //! Counters are documented on their fields. Retransmissions are inferred from the wire as an analyst
-//! would (smoltcp exposes no counters): a segment that occupies sequence space (data, SYN or FIN)
-//! and does not extend past the highest sequence its sender already sent is a retransmission.
-//! Memory is constant whatever the run's length.
+//! would (smoltcp exposes no counters), by the one rule the analysis and the timeline use
+//! ([`SendTracker`]): a segment that occupies sequence space (data, SYN or FIN) and starts below the
+//! highest sequence its sender already sent is a retransmission (even when it also carries new
+//! bytes), unless it is a keep-alive probe. Memory is constant whatever the run's length.
 
 use serde::Serialize;
 
+use crate::classes::{SendTracker, Sent};
 use crate::clock::{Instant, secs};
 use crate::detect::Finding;
-use crate::trace::packet::{Ipv4Segment, TcpFlags};
+use crate::trace::packet::Ipv4Segment;
 use crate::trace::{AppEvent, Dir, Event, EventKind, EventSink, Fate, Side, TcpState};
 
 /// Frames per fate, for one direction.
@@ -46,10 +48,11 @@ pub struct DirectionSummary {
     pub bytes_delivered: u64,
     /// Segments carrying data, SYN or FIN.
     pub data_segments: u64,
-    /// Of those, retransmissions (inferred from sequence numbers).
+    /// Of those, retransmissions: segments starting below the highest sequence sent before
+    /// ([`Sent::Retransmission`]).
     pub retransmissions: u64,
-    /// Keep-alive probes (one byte just below the highest sequence sent), not counted as
-    /// retransmissions.
+    /// Keep-alive probes (one byte, no SYN or FIN, just below the highest sequence sent), not
+    /// counted as retransmissions.
     pub keepalives: u64,
     /// Times the outage schedule took this direction down.
     pub outages: u64,
@@ -123,8 +126,8 @@ impl Summary {
 #[derive(Debug, Default)]
 struct DirState {
     sum: DirectionSummary,
-    /// Highest sequence end sent so far (absolute), once a segment was seen.
-    high: Option<u32>,
+    /// The highest sequence sent so far, and the rule classifying the next segment.
+    send: SendTracker,
 }
 
 #[derive(Debug)]
@@ -225,21 +228,14 @@ impl EventSink for SummaryBuilder {
                     Fate::MiddleboxDropped => &mut f.middlebox_dropped,
                 } += 1;
                 if let Some(s) = Ipv4Segment::parse(bytes).map(|s| s.tcp) {
-                    let n = s.seq_len();
-                    if n > 0 && !s.has(TcpFlags::RST) {
+                    let sent = d.send.classify(s.seq, s.seq_len(), s.len, s.flags);
+                    if sent != Sent::NoSequenceSpace {
                         d.sum.data_segments += 1;
-                        let end = s.seq.wrapping_add(n);
-                        let keepalive = s.len == 1 && d.high == Some(end);
-                        match d.high {
-                            Some(h) if (end.wrapping_sub(h) as i32) <= 0 => {
-                                if keepalive {
-                                    d.sum.keepalives += 1;
-                                } else {
-                                    d.sum.retransmissions += 1;
-                                }
-                            }
-                            _ => d.high = Some(end),
-                        }
+                    }
+                    match sent {
+                        Sent::Retransmission => d.sum.retransmissions += 1,
+                        Sent::KeepAlive => d.sum.keepalives += 1,
+                        Sent::New | Sent::Ahead | Sent::NoSequenceSpace => {}
                     }
                 }
             }

@@ -60,8 +60,13 @@ impl Endpoints {
     }
 }
 
-/// What went wrong importing a capture.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What went wrong importing a capture: `path:line: message`, or `path: message` when the error
+/// is about the whole file.
+///
+/// The cause (an I/O or pcap error) is part of `message`, not a [`std::error::Error::source`]:
+/// the command line prints an error's whole chain, and its messages stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}", .path.display(), AtLine(.line))]
 pub struct ImportError {
     /// The file.
     pub path: PathBuf,
@@ -71,16 +76,17 @@ pub struct ImportError {
     pub message: String,
 }
 
-impl fmt::Display for ImportError {
+/// `:line` when the line is known, else nothing.
+struct AtLine<'a>(&'a Option<usize>);
+
+impl fmt::Display for AtLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{l}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+        match self.0 {
+            Some(l) => write!(f, ":{l}"),
+            None => Ok(()),
         }
     }
 }
-
-impl std::error::Error for ImportError {}
 
 impl ImportError {
     /// An error about the whole file (no line).

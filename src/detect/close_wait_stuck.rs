@@ -4,8 +4,8 @@
 //! Features: `close_wait_s` (from the ACK of the peer's FIN to the side's own FIN, a RST, or the end
 //! of the connection), `still_open` (1 if it never closed while captured).
 
-use super::{Detector, finding, span};
-use crate::analyze::{AnalyzeOptions, Seen};
+use super::{DetectOptions, Detector, finding, span};
+use crate::classes::Seen;
 use crate::clock::{Duration, Instant};
 use crate::detect::Finding;
 use crate::trace::packet::TcpFlags;
@@ -20,7 +20,7 @@ pub struct CloseWaitStuck {
 }
 
 impl CloseWaitStuck {
-    pub fn new(o: &AnalyzeOptions) -> Self {
+    pub fn new(o: &DetectOptions) -> Self {
         CloseWaitStuck {
             threshold: o.close_wait,
             fin_seq: [None; 2],

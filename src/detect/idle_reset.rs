@@ -6,8 +6,8 @@
 //! `keepalive_interval_s` (the time from the last activity before the first probe to that probe,
 //! or between probes).
 
-use super::{Detector, finding, span};
-use crate::analyze::{AnalyzeOptions, Classes, Seen};
+use super::{DetectOptions, Detector, finding, span};
+use crate::classes::{Classes, Seen};
 use crate::clock::{Duration, Instant};
 use crate::detect::Finding;
 
@@ -19,7 +19,7 @@ pub struct IdleReset {
 }
 
 impl IdleReset {
-    pub fn new(o: &AnalyzeOptions) -> Self {
+    pub fn new(o: &DetectOptions) -> Self {
         IdleReset {
             idle: o.idle_reset,
             last_any: None,
@@ -32,7 +32,7 @@ impl IdleReset {
 impl Detector for IdleReset {
     fn handle(&mut self, s: &Seen, out: &mut Vec<Finding>) {
         let p = &s.p;
-        if s.classes.any(Classes::RST) {
+        if s.classes.intersects(Classes::RST) {
             if let Some(last) = self.last_any
                 && p.t >= last
                 && p.t - last >= self.idle
@@ -43,12 +43,12 @@ impl Detector for IdleReset {
                 }
                 out.push(finding("idle-reset", p.t, &features));
             }
-        } else if s.classes.any(Classes::KEEP_ALIVE) {
+        } else if s.classes.intersects(Classes::KEEP_ALIVE) {
             if let Some(a) = self.last_activity {
                 self.keepalive_interval = Some(span(a, p.t));
             }
             self.last_activity = Some(p.t);
-        } else if !s.classes.any(Classes::KEEP_ALIVE_ACK) {
+        } else if !s.classes.intersects(Classes::KEEP_ALIVE_ACK) {
             self.last_activity = Some(p.t);
         }
         self.last_any = Some(p.t);

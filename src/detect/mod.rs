@@ -1,9 +1,12 @@
 //! Signature detectors: each recognises one way connections die, from the classified segments of one
-//! connection ([`crate::analyze::Seen`]), and reports [`Finding`]s whose time features end in `_s`.
+//! connection ([`crate::classes::Seen`]), and reports [`Finding`]s whose time features end in `_s`.
 //!
 //! Detectors are streaming state machines, one instance per connection, listed in [`REGISTRY`]
 //! (order = report order). Each lives in its own file with unit tests on small hand-built
 //! connections.
+//!
+//! Layering: detectors depend on [`crate::classes`] (what a classified segment is) and their own
+//! [`DetectOptions`], never on [`crate::analyze`], which instantiates them: no module cycle.
 
 mod close_wait_stuck;
 mod idle_reset;
@@ -13,8 +16,32 @@ mod stale_seq_after_fin;
 
 use std::collections::BTreeMap;
 
-use crate::analyze::{AnalyzeOptions, Seen};
-use crate::clock::{Instant, secs};
+use crate::classes::Seen;
+use crate::clock::{Duration, Instant, secs};
+
+/// The detectors' thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetectOptions {
+    /// Both directions silent this long counts as an outage (one-way-stall).
+    pub outage: Duration,
+    /// A sender without data for this long after an outage is stalled.
+    pub stall: Duration,
+    /// A connection idle this long before a RST is an idle reset.
+    pub idle_reset: Duration,
+    /// CLOSE-WAIT (peer's FIN ACKed, no FIN sent) this long is stuck.
+    pub close_wait: Duration,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        DetectOptions {
+            outage: Duration::from_millis(500),
+            stall: Duration::from_secs(1),
+            idle_reset: Duration::from_secs(30),
+            close_wait: Duration::from_secs(60),
+        }
+    }
+}
 
 /// A signature finding: one occurrence of a signature, with its measured features.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -35,7 +62,7 @@ pub trait Detector {
     fn finish(&mut self, _end: Instant, _out: &mut Vec<Finding>) {}
 }
 
-type Make = fn(&AnalyzeOptions) -> Box<dyn Detector>;
+type Make = fn(&DetectOptions) -> Box<dyn Detector>;
 
 /// Every detector: its signature name and constructor, in report order.
 pub const REGISTRY: [(&str, Make); 5] = [
@@ -60,7 +87,7 @@ pub fn signatures() -> impl Iterator<Item = &'static str> {
 }
 
 /// One instance of every detector, for a new connection.
-pub fn instantiate(opts: &AnalyzeOptions) -> Vec<Box<dyn Detector>> {
+pub fn instantiate(opts: &DetectOptions) -> Vec<Box<dyn Detector>> {
     REGISTRY.iter().map(|(_, make)| make(opts)).collect()
 }
 

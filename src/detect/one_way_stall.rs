@@ -10,8 +10,8 @@
 //! Features: `outage_s`, `stalled_s` (from the stalled side's last data to its next data or the end
 //! of the connection), `acks_without_data`, `peer_window` (the window the peer advertised).
 
-use super::{Detector, finding, span};
-use crate::analyze::{AnalyzeOptions, Seen};
+use super::{DetectOptions, Detector, finding, span};
+use crate::classes::{Classes, Seen};
 use crate::clock::{Duration, Instant};
 use crate::detect::Finding;
 
@@ -38,7 +38,7 @@ pub struct OneWayStall {
 }
 
 impl OneWayStall {
-    pub fn new(o: &AnalyzeOptions) -> Self {
+    pub fn new(o: &DetectOptions) -> Self {
         OneWayStall {
             outage: o.outage,
             stall: o.stall,
@@ -111,7 +111,7 @@ impl Detector for OneWayStall {
         } else if let Some(w) = &mut self.watch
             && w.stalled == me
             && p.len == 0
-            && !s.classes.any(crate::analyze::Classes::KEEP_ALIVE)
+            && !s.classes.intersects(Classes::KEEP_ALIVE)
         {
             w.acks += 1;
         }

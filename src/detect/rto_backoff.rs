@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{Detector, finding, span};
-use crate::analyze::{Classes, Seen};
+use crate::classes::{Classes, Seen};
 use crate::clock::Instant;
 use crate::detect::Finding;
 
@@ -59,7 +59,7 @@ impl RtoBackoff {
 impl Detector for RtoBackoff {
     fn handle(&mut self, s: &Seen, out: &mut Vec<Finding>) {
         let p = &s.p;
-        if s.classes.any(Classes::RETRANSMISSION)
+        if s.classes.intersects(Classes::RETRANSMISSION)
             && let Some((first, _)) = s.first_sent
         {
             self.chains

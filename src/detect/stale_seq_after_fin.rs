@@ -8,7 +8,7 @@
 //! seen after the server's last ACK before the FIN).
 
 use super::{Detector, finding, span};
-use crate::analyze::Seen;
+use crate::classes::Seen;
 use crate::clock::Instant;
 use crate::detect::Finding;
 use crate::trace::packet::TcpFlags;

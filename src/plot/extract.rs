@@ -2,11 +2,13 @@
 //! ranges, with their kind) and the peer's ACKs and windows; for simulated traces also the outage
 //! windows, the TCP state lanes and the senders' unacknowledged and unsent bytes.
 //!
-//! Guarantees: a pure function of the trace; simulated traces are read from the sender's side
+//! Guarantees: a pure function of the trace; a segment is drawn as a retransmission by the one rule
+//! the summary and the analysis use ([`SendTracker`]); simulated traces are read from the sender's side
 //! (every frame offered, with its fate), imported captures only as captured (no fates, outages,
 //! states or unsent bytes are invented), with times relative to the connection's first packet.
 
 use crate::capture::CaptureView;
+use crate::classes::{SendTracker, Sent};
 use crate::clock::secs;
 use crate::model::CapturePoint;
 use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
@@ -17,9 +19,11 @@ use super::PlotError;
 /// How a segment is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Kind {
-    /// Data beyond the highest sequence sent before.
+    /// Data starting at or beyond the highest sequence sent before ([`Sent::New`],
+    /// [`Sent::Ahead`]).
     New,
-    /// Data not beyond the highest sequence sent before.
+    /// Data starting below the highest sequence sent before ([`Sent::Retransmission`], even when
+    /// it also carries new bytes), or a keep-alive probe's old byte ([`Sent::KeepAlive`]).
     Retransmission,
     /// A frame the link dropped (simulated only), where it was sent.
     Dropped,
@@ -50,8 +54,9 @@ pub(super) struct Flow {
     pub(super) name: String,
     /// The first sequence number seen: relative 0.
     base: Option<u32>,
-    /// The highest relative sequence sent (the end of the highest segment).
-    high: Option<i64>,
+    /// The highest sequence sent (the end of the highest segment), and the rule classifying the
+    /// next segment.
+    send: SendTracker,
     /// (time, low, high, kind).
     pub(super) segs: Vec<(f64, i64, i64, Kind)>,
     /// The peer's ACKs of this flow: (time, ack, ack + window).
@@ -67,24 +72,32 @@ impl Flow {
         i64::from(seq.wrapping_sub(base) as i32)
     }
 
-    /// Records a segment occupying `seq_len` sequence numbers from `seq` (`len` of them data):
-    /// its FIN and data marks, the data as new or a retransmission (not beyond the highest sequence
-    /// seen). Returns its relative range.
-    fn add_segment(&mut self, t: f64, seq: u32, seq_len: u32, len: u32, fin: bool) -> (i64, i64) {
+    /// The highest sequence sent, relative, once a segment occupying sequence space was seen.
+    fn high(&mut self) -> Option<i64> {
+        self.send.high.map(|h| self.rel(h))
+    }
+
+    /// Records a segment (not an RST) occupying `seq_len` sequence numbers from `seq` (`len` of
+    /// them data) with TCP `flags`: its FIN and data marks, the data as new or a retransmission
+    /// ([`SendTracker::classify`]). Returns its relative range.
+    fn add_segment(
+        &mut self,
+        t: f64,
+        seq: u32,
+        seq_len: u32,
+        len: u32,
+        flags: TcpFlags,
+    ) -> (i64, i64) {
         let lo = self.rel(seq);
         let hi = lo + i64::from(seq_len);
-        let retrans = seq_len > 0 && self.high.is_some_and(|h| hi <= h);
-        if seq_len > 0 {
-            self.high = Some(self.high.map_or(hi, |h| h.max(hi)));
-        }
-        if fin {
+        let sent = self.send.classify(seq, seq_len, len, flags);
+        if flags.contains(TcpFlags::FIN) {
             self.segs.push((t, lo, hi, Kind::Fin));
         }
         if len > 0 {
-            let kind = if retrans {
-                Kind::Retransmission
-            } else {
-                Kind::New
+            let kind = match sent {
+                Sent::Retransmission | Sent::KeepAlive => Kind::Retransmission,
+                Sent::New | Sent::Ahead | Sent::NoSequenceSpace => Kind::New,
             };
             self.segs.push((t, lo, hi, kind));
         }
@@ -175,7 +188,7 @@ impl Simulated {
             f.segs.push((t, lo, lo, Kind::Rst));
             (lo, lo)
         } else {
-            f.add_segment(t, s.seq, s.seq_len(), s.len, s.has(TcpFlags::FIN))
+            f.add_segment(t, s.seq, s.seq_len(), s.len, s.flags)
         };
         if s.seq_len() > 0 && !s.has(TcpFlags::RST) {
             self.high_sent[d] = self.high_sent[d].max(hi);
@@ -294,10 +307,10 @@ fn extract_captured(trace: &Trace, point: CapturePoint, conn: usize) -> Result<D
             f.name = format!("{} → {}", names.get(p.src), names.get(p.dst));
         }
         if p.seq_known && !p.has(TcpFlags::RST) {
-            f.add_segment(t, p.seq, p.seq_len(), p.len, p.has(TcpFlags::FIN));
+            f.add_segment(t, p.seq, p.seq_len(), p.len, p.flags);
         } else if p.has(TcpFlags::RST) {
             // A bare RST's seq may be absolute (tcpdump prints it so): mark it at the flow's top.
-            let y = f.high.unwrap_or(0);
+            let y = f.high().unwrap_or(0);
             f.segs.push((t, y, y, Kind::Rst));
         }
         if p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST) {

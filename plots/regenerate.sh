@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the committed plots: plots/model-<name>.svg for every model in models/, and
-# plots/capture-<name>.svg for every field capture in tests/data/observed/ (copies of
-# ../shared/observed/). Plots are deterministic: an unchanged model or capture gives the same file.
+# plots/capture-<name>.svg for every field capture in tests/data/observed/. Plots are deterministic: an unchanged model or capture gives the same file.
 # Usage: bash plots/regenerate.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

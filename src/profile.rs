@@ -3,7 +3,7 @@
 //!
 //! smoltcp is the stack; a profile sets its knobs, and where smoltcp lacks one, models around it
 //! (a per-endpoint timer scale, MSS clamping). Every setting below says where it matches the real
-//! stack and where it cannot, with the size of the difference. Sources: ../shared/FIELD-NOTES.md.
+//! stack and where it cannot, with the size of the difference. Sources: docs/FIELD-NOTES.md.
 //!
 //! This module owns the stack-side types a profile fills ([`TcpModel`], [`Congestion`],
 //! [`ClosePolicy`]); it depends only on [`crate::clock`], and the model format

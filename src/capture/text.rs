@@ -416,7 +416,7 @@ mod tests {
         }
     }
 
-    // Proves the modern syntax decodes, from lines of ../shared/observed/.
+    // Proves the modern syntax decodes, from lines of tests/data/observed/.
     #[test]
     fn modern_lines() {
         let p = tcp(
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(v6.flags, TcpFlags::FIN | TcpFlags::ACK);
     }
 
-    // Proves the old syntax decodes, from lines of ../shared/observed/nodelay-outage-*.txt.
+    // Proves the old syntax decodes, from lines of tests/data/observed/nodelay-outage-*.txt.
     #[test]
     fn old_lines() {
         let p = tcp(

@@ -1,6 +1,6 @@
 //! `idle-reset`: a connection idle (no packet either way) for at least the idle threshold is reset
 //! by the path (a load balancer or NAT forgetting the flow) or by the peer
-//! (../shared/observed/keepalive-*.txt).
+//! (tests/data/observed/keepalive-*.txt).
 //!
 //! Features: `idle_s` (from the last packet before the RST), and, when keep-alive probes were seen,
 //! `keepalive_interval_s` (the time from the last activity before the first probe to that probe,

@@ -1,7 +1,7 @@
 //! `one-way-stall`: after an outage (both directions silent for at least the outage threshold), one
 //! side delivers data again while the other — which was sending data just before the outage, and
 //! now only acknowledges (so it is alive and the peer's window is open) — sends no data for longer
-//! than the stall threshold (../shared/observed/nodelay-outage-stall.txt).
+//! than the stall threshold (tests/data/observed/nodelay-outage-stall.txt).
 //!
 //! Heuristic limits: a capture cannot show whether the stalled side's application has data to
 //! send; "was sending data within the stall threshold before the outage" and "acknowledges at
@@ -133,7 +133,7 @@ mod tests {
         seg(ms, true, ACK, 1000, ack, 1448, 0)
     }
 
-    // Proves the stall of ../shared/observed/nodelay-outage-stall.txt in miniature: a sends data,
+    // Proves the stall of tests/data/observed/nodelay-outage-stall.txt in miniature: a sends data,
     // 1 s of silence, b resumes sending, a only ACKs (4 times) and sends no data: found, with the
     // stall measured from a's last data to the end.
     #[test]

@@ -192,7 +192,7 @@ mod tests {
     }
 
     // Proves the tcpdump numbering rule on a handshake, data, FIN and a bare RST, against lines
-    // written out by hand in the format of ../shared/observed/esp32-wifi-stale-fin-a.txt.
+    // written out by hand in the format of tests/data/observed/esp32-wifi-stale-fin-a.txt.
     #[test]
     fn tcpdump_relative_numbers() {
         let c = [192, 168, 31, 204];

@@ -351,23 +351,15 @@ fn is_date(tok: &str) -> bool {
     b.len() == 10 && b[4] == b'-' && b[7] == b'-'
 }
 
-/// Microseconds since 1970-01-01 of a `YYYY-MM-DD` date (civil calendar).
+/// Microseconds since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian calendar, UTC).
 fn date_us(tok: &str) -> Result<i64, String> {
-    let bad = || format!("bad date {tok:?}");
-    let y: i64 = tok[0..4].parse().map_err(|_| bad())?;
-    let m: i64 = tok[5..7].parse().map_err(|_| bad())?;
-    let d: i64 = tok[8..10].parse().map_err(|_| bad())?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * DAY_US)
+    let date: jiff::civil::Date = tok.parse().map_err(|_| format!("bad date {tok:?}"))?;
+    let days = i64::from(
+        date.since(jiff::civil::date(1970, 1, 1))
+            .map_err(|_| format!("bad date {tok:?}"))?
+            .get_days(),
+    );
+    Ok(days * DAY_US)
 }
 
 /// `13:40:20.210400` (time of day) or `1700000000.123456` / `0.005000` (seconds).
@@ -414,6 +406,16 @@ mod tests {
             Ok(Line::Tcp(p)) => p,
             other => panic!("{line}: {other:?}"),
         }
+    }
+
+    // Proves `-tttt` dates count days from 1970-01-01 (2026-11-21 is day 20,413: 56 years of 365
+    // days plus 14 leap days, plus 324 days into 2026) and that impossible dates are refused.
+    #[test]
+    fn dates() {
+        assert_eq!(date_us("1970-01-02"), Ok(DAY_US));
+        assert_eq!(date_us("2026-11-21"), Ok((56 * 365 + 14 + 324) * DAY_US));
+        assert!(date_us("2026-02-30").is_err());
+        assert!(date_us("2026-13-01").is_err());
     }
 
     // Proves the modern syntax decodes, from lines of tests/data/observed/.

@@ -102,6 +102,19 @@ pub mod trace;
 pub struct ReadmeDoctests;
 
 pub use model::Scenario;
+
+/// An error and its sources, joined with `": "` (what `anyhow`'s `{:#}` prints), for reports that
+/// carry an error as text.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
 pub use run::{Report, run_trace, simulate};
 pub use sim::{Sim, SimError};
 pub use trace::{Event, EventKind, Trace};

@@ -21,19 +21,6 @@ use crate::search::mitigate::Row;
 pub use analyze::{analyze_json, analyze_text, skipped_lines_warning};
 pub use search::{feature_table, search_found, search_not_found};
 
-/// An error and its sources, joined with `": "` (what `anyhow`'s `{:#}` prints), for reports that
-/// carry an error as text.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 /// The `check` line of a valid model: `PATH: ok (NAME, seed SEED, DURATION)`.
 pub fn check_line(path: &Path, scenario: &Scenario) -> String {
     format!(
@@ -136,6 +123,6 @@ mod chain_tests {
             path: "out/trace.txt".into(),
             err: std::io::Error::other("disk full"),
         };
-        assert_eq!(super::error_chain(&e), "out/trace.txt: disk full");
+        assert_eq!(crate::error_chain(&e), "out/trace.txt: disk full");
     }
 }

@@ -173,7 +173,7 @@ pub fn run_one(s: &Scenario) -> RunResult {
         },
         Err(e) => RunResult {
             findings: Vec::new(),
-            error: Some(crate::report::error_chain(&e)),
+            error: Some(crate::error_chain(&e)),
         },
     }
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Architecture guard: no function in src/ over 120 lines, no source file over 800 lines (its
+#[cfg(test)] tail not counted). Functions are found by `fn` lines and brace depth (good enough for
+rustfmt-formatted code). Exit 1 with the offenders listed."""
+import os, re, sys
+
+FN_MAX, FILE_MAX = 120, 800
+bad = []
+for root, _, files in os.walk('src'):
+    for f in sorted(files):
+        if not f.endswith('.rs'):
+            continue
+        p = os.path.join(root, f)
+        text = open(p, encoding='utf-8').read()
+        cut = text.find('#[cfg(test)]')
+        if (text if cut < 0 else text[:cut]).count('\n') > FILE_MAX:
+            bad.append(f'{p}: file over {FILE_MAX} lines')
+        lines = text.split('\n')
+        for i, line in enumerate(lines):
+            if not re.match(r'\s*(pub(\([a-z]+\))? )?(const )?(unsafe )?fn ', line):
+                continue
+            depth, opened, j = 0, False, i
+            while j < len(lines):
+                depth += lines[j].count('{') - lines[j].count('}')
+                opened = opened or '{' in lines[j]
+                if (opened and depth <= 0) or (not opened and lines[j].rstrip().endswith(';')):
+                    break
+                j += 1
+            if j - i + 1 > FN_MAX:
+                bad.append(f'{p}:{i + 1}: function of {j - i + 1} lines: {line.strip()[:60]}')
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)

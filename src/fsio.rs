@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// A file operation that failed, naming its path.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FsError {
     /// Writing (or renaming into place) the file failed.
     #[error("writing {}", path.display())]

@@ -45,6 +45,7 @@ use crate::clock::{Duration, OptDur};
 /// A named stack preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Profile {
     /// smoltcp's own defaults.
     #[default]

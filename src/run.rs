@@ -59,8 +59,8 @@ impl Outputs {
     /// Parses a comma-separated list of `text`, `pcap`, `csv`, `summary`, or `all` / `none`.
     ///
     /// # Errors
-    /// A message naming the unknown item.
-    pub fn parse(list: &str) -> Result<Outputs, String> {
+    /// [`UnknownOutput`] naming the unknown item.
+    pub fn parse(list: &str) -> Result<Outputs, UnknownOutput> {
         let mut o = Outputs::NONE;
         for item in list.split(',').map(str::trim) {
             match item {
@@ -75,16 +75,17 @@ impl Outputs {
                     }
                 }
                 "none" => {}
-                other => {
-                    return Err(format!(
-                        "unknown output {other:?}: choose from text, pcap, csv, summary, all, none"
-                    ));
-                }
+                other => return Err(UnknownOutput(other.to_string())),
             }
         }
         Ok(o)
     }
 }
+
+/// An `--outputs` item that is not an output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown output {0:?}: choose from text, pcap, csv, summary, all, none")]
+pub struct UnknownOutput(pub String);
 
 /// The outcome of a finished run.
 #[derive(Debug, Clone)]
@@ -226,21 +227,47 @@ pub fn run_to_dir(
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(io_at(&parent))?;
-    // A fresh hidden directory beside the destination, unique to this run, removed (on drop) if
-    // anything fails before it is renamed into place.
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
-        .tempdir_in(&parent)
-        .map_err(io_at(&parent))?;
-    let report = write_all(scenario, tmp.path(), outputs)?;
+    let tmp = PartialDir::create(&parent, &name).map_err(io_at(out))?;
+    // Errors name the destination, not the temporary directory.
+    let report = write_all(scenario, &tmp.0, outputs).map_err(|e| match e {
+        RunError::Io { err, .. } => RunError::Io {
+            path: out.to_owned(),
+            err,
+        },
+        e => e,
+    })?;
     if out.exists() {
         fs::remove_dir_all(out).map_err(io_at(out))?;
     }
-    fs::rename(tmp.path(), out).map_err(io_at(out))?;
-    // Renamed: nothing is left to remove.
-    let _ = tmp.keep();
+    fs::rename(&tmp.0, out).map_err(io_at(out))?;
+    // Renamed into place: nothing is left to remove.
+    std::mem::forget(tmp);
     Ok(report)
+}
+
+/// A hidden directory beside the destination, unique to this process and run
+/// (`.NAME.PID-N.partial`), removed when dropped.
+struct PartialDir(PathBuf);
+
+impl PartialDir {
+    fn create(parent: &Path, name: &str) -> io::Result<PartialDir> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let p = parent.join(format!(".{name}.{}-{n}.partial", std::process::id()));
+            match fs::create_dir(&p) {
+                Ok(()) => return Ok(PartialDir(p)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for PartialDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunError> {

@@ -23,6 +23,9 @@ use crate::link::Link;
 use crate::model::{ModelError, Scenario};
 use crate::trace::{Event, EventKind, EventSink, Side};
 
+/// Spare frame buffers kept for reuse (about 2 MB of 1500-byte frames).
+const POOL_MAX: usize = 1024;
+
 /// Steps allowed at one instant before the run is declared a livelock.
 pub const LIVELOCK_STEPS: u64 = 10_000;
 
@@ -140,14 +143,6 @@ impl Sim {
         self.clock.now()
     }
 
-    /// One endpoint.
-    pub fn endpoint(&self, side: Side) -> &Endpoint {
-        match side {
-            Side::Client => &self.client,
-            Side::Server => &self.server,
-        }
-    }
-
     /// Runs everything due at the current instant, reporting events to `sink`, then advances the
     /// clock to the next event. Returns `Ok(true)` once the run is over (calling again is a no-op
     /// that returns `Ok(true)`).
@@ -241,8 +236,7 @@ impl Sim {
         if !ep.is_due(now) {
             return Ok(());
         }
-        ep.balance_buffers(&mut self.pool);
-        ep.poll(now, &mut self.scratch);
+        ep.poll(now, &mut self.pool, &mut self.scratch);
         let mut out = Emitter {
             next_seq: &mut self.next_seq,
             sink,
@@ -263,6 +257,9 @@ impl Sim {
             )?;
             self.pool.extend(self.link.enqueue(id, dir, fate, frame));
         }
+        // Frames in flight return to the pool as they are read; what is more than a window's worth
+        // is freed, so the pool is bounded whatever the traffic.
+        self.pool.truncate(POOL_MAX);
         Ok(())
     }
 

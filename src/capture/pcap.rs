@@ -6,7 +6,9 @@
 //! file, never panics; packets too short to hold their headers are skipped as not TCP.
 
 use std::io::Read;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
+
+use smoltcp::wire::{IpProtocol, Ipv4Packet};
 use std::path::Path;
 
 use pcap_parser::pcapng::Block;
@@ -139,9 +141,6 @@ pub fn import(
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
 
 /// Finds the IP packet inside a link-layer frame.
 fn ip_payload(lt: Linktype, data: &[u8]) -> Option<&[u8]> {
@@ -172,14 +171,18 @@ fn decode(lt: Linktype, data: &[u8]) -> Option<(IpAddr, IpAddr, Segment<'_>)> {
     let ip = ip_payload(lt, data)?;
     let (src, dst, tcp) = match ip.first()? >> 4 {
         4 => {
-            let ihl = usize::from(ip[0] & 0x0f) * 4;
-            let total = usize::from(be16(ip, 2)?);
-            let frag_offset = be16(ip, 6)? & 0x1fff;
-            if ip.get(9)? != &6 || frag_offset != 0 || ihl < 20 || total < ihl {
+            // smoltcp's accessors, unchecked but behind explicit length checks: a capture cut with
+            // a snapshot length holds less than the header's total length says.
+            if ip.len() < 20 {
                 return None;
             }
-            let src = Ipv4Addr::from(be32(ip, 12)?);
-            let dst = Ipv4Addr::from(be32(ip, 16)?);
+            let p = Ipv4Packet::new_unchecked(ip);
+            let (ihl, total) = (usize::from(p.header_len()), usize::from(p.total_len()));
+            if p.next_header() != IpProtocol::Tcp || p.frag_offset() != 0 || ihl < 20 || total < ihl
+            {
+                return None;
+            }
+            let (src, dst) = (p.src_addr(), p.dst_addr());
             (
                 IpAddr::V4(src),
                 IpAddr::V4(dst),

@@ -55,7 +55,7 @@ pub struct Finding {
 }
 
 /// A per-connection signature detector.
-pub trait Detector {
+pub(crate) trait Detector {
     /// Handles the connection's next classified segment.
     fn handle(&mut self, s: &Seen, out: &mut Vec<Finding>);
     /// The connection ended (or the capture did) at `end`.
@@ -65,7 +65,7 @@ pub trait Detector {
 type Make = fn(&DetectOptions) -> Box<dyn Detector>;
 
 /// Every detector: its signature name and constructor, in report order.
-pub const REGISTRY: [(&str, Make); 5] = [
+pub(crate) const REGISTRY: [(&str, Make); 5] = [
     ("stale-seq-after-fin", |_| {
         Box::new(stale_seq_after_fin::StaleSeqAfterFin::default())
     }),
@@ -87,12 +87,12 @@ pub fn signatures() -> impl Iterator<Item = &'static str> {
 }
 
 /// One instance of every detector, for a new connection.
-pub fn instantiate(opts: &DetectOptions) -> Vec<Box<dyn Detector>> {
+pub(crate) fn instantiate(opts: &DetectOptions) -> Vec<Box<dyn Detector>> {
     REGISTRY.iter().map(|(_, make)| make(opts)).collect()
 }
 
 /// Builds a finding.
-pub fn finding(signature: &str, at: Instant, features: &[(&str, f64)]) -> Finding {
+pub(crate) fn finding(signature: &str, at: Instant, features: &[(&str, f64)]) -> Finding {
     Finding {
         signature: signature.to_string(),
         at_s: secs(at),
@@ -104,7 +104,7 @@ pub fn finding(signature: &str, at: Instant, features: &[(&str, f64)]) -> Findin
 }
 
 /// Seconds between two instants.
-pub fn span(from: Instant, to: Instant) -> f64 {
+pub(crate) fn span(from: Instant, to: Instant) -> f64 {
     (to - from).total_micros() as f64 / 1e6 * if to >= from { 1.0 } else { -1.0 }
 }
 

@@ -277,16 +277,6 @@ impl App {
         self.closed = true;
     }
 
-    /// Bytes written so far.
-    pub fn bytes_written(&self) -> u64 {
-        self.written
-    }
-
-    /// Bytes read so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.read
-    }
-
     fn emit(&self, out: &mut Vec<EventKind>, event: AppEvent) {
         out.push(EventKind::App {
             side: self.side,

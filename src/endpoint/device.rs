@@ -2,18 +2,16 @@
 //! a free list of frame buffers.
 //!
 //! The simulation pushes arriving packets into `rx` and drains what the stack transmitted from `tx`.
-//! Buffers are recycled: a received frame's buffer returns to the free list once the stack has read
-//! it, and transmissions take their buffer from the free list, so a run in steady state allocates
-//! no frame memory. Medium is IP (no link-layer headers, no ARP); checksums are computed and
+//! Buffers are recycled through the simulation's one frame pool, which the device borrows while the
+//! stack runs ([`SimDevice::lend_pool`]): transmissions take their buffer from it, and a received
+//! frame's buffer returns to it once the stack has read it, so a run in steady state allocates no
+//! frame memory whatever the direction of its traffic. Medium is IP (no link-layer headers, no ARP); checksums are computed and
 //! verified, so pcaps carry valid checksums.
 
 use std::collections::VecDeque;
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-
-/// Free buffers an endpoint keeps; more go back to the simulation's pool.
-const KEEP_FREE: usize = 8;
 
 /// In-memory device.
 #[derive(Debug)]
@@ -40,19 +38,11 @@ impl SimDevice {
         }
     }
 
-    /// Moves buffers between this device's free list and the simulation's `pool`, so the device
-    /// holds a few for its next transmissions and no more.
-    pub fn balance(&mut self, pool: &mut Vec<Vec<u8>>) {
-        if self.free.len() > 2 * KEEP_FREE {
-            pool.extend(self.free.drain(KEEP_FREE..));
-        } else if self.free.is_empty() {
-            while self.free.len() < KEEP_FREE {
-                match pool.pop() {
-                    Some(b) => self.free.push(b),
-                    None => break,
-                }
-            }
-        }
+    /// Swaps the device's free list with `pool`: called before the stack runs (the device then
+    /// takes and returns buffers from the simulation's pool) and again after (the pool gets them
+    /// back).
+    pub fn lend_pool(&mut self, pool: &mut Vec<Vec<u8>>) {
+        std::mem::swap(&mut self.free, pool);
     }
 }
 

@@ -156,21 +156,6 @@ impl Endpoint {
         }
     }
 
-    /// Which endpoint this is.
-    pub fn side(&self) -> Side {
-        self.side
-    }
-
-    /// Current TCP state (`Closed` once the socket is gone).
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// The application.
-    pub fn app(&self) -> &App {
-        &self.app
-    }
-
     /// A frame arrives from the link at `now`; the stack reads it at its next poll (due at `now`).
     pub fn handle_frame(
         &mut self,
@@ -207,11 +192,6 @@ impl Endpoint {
         }
         self.device.rx.push_back(frame);
         self.next_poll = Some(now);
-    }
-
-    /// Trades frame buffers with the simulation's pool (see [`SimDevice::balance`]).
-    pub fn balance_buffers(&mut self, pool: &mut Vec<Vec<u8>>) {
-        self.device.balance(pool);
     }
 
     fn set_state(&mut self, to: State, out: &mut Vec<EventKind<'static>>) {
@@ -255,7 +235,19 @@ impl Endpoint {
 
     /// Lets the stack and the application run at `now`: receive, act, transmit. Then computes the
     /// next deadline ([`Endpoint::poll_at`]).
-    pub fn poll(&mut self, now: Instant, out: &mut Vec<EventKind<'static>>) {
+    /// Frame buffers come from and return to `pool` meanwhile.
+    pub fn poll(
+        &mut self,
+        now: Instant,
+        pool: &mut Vec<Vec<u8>>,
+        out: &mut Vec<EventKind<'static>>,
+    ) {
+        self.device.lend_pool(pool);
+        self.poll_stack(now, out);
+        self.device.lend_pool(pool);
+    }
+
+    fn poll_stack(&mut self, now: Instant, out: &mut Vec<EventKind<'static>>) {
         // Bounded: an application that keeps finding work continues at the next step.
         for _ in 0..8 {
             let stack_now = self.clock.to_stack(now);

@@ -150,6 +150,7 @@ pub enum OnPeerClose {
 /// The application on an endpoint.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum AppModel {
     /// Reads everything and writes nothing.
     #[default]

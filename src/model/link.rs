@@ -166,6 +166,7 @@ impl Default for DirectionModel {
 /// Random loss.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum LossModel {
     /// No random loss.
     #[default]
@@ -187,6 +188,7 @@ pub enum LossModel {
 /// When the link is down.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum OutageSchedule {
     /// Never.
     #[default]

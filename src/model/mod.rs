@@ -87,6 +87,7 @@ fn default_duration() -> Dur {
 /// Where the text and pcap traces are taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum CapturePoint {
     /// On the server's interface (where the field captures were taken): what it sends, when it
     /// sends it, and what reaches it, when it arrives.

@@ -302,6 +302,9 @@ pub struct Trace {
     /// The events; frame events hold an empty slice here, their bytes are `frames[range]`.
     records: Vec<(Event<'static>, std::ops::Range<usize>)>,
     frames: Vec<u8>,
+    /// Frames offered and not yet delivered (or never to be): id → bytes in `frames`, so that a
+    /// delivery shares its offer's copy.
+    in_flight: std::collections::HashMap<u64, std::ops::Range<usize>>,
     /// When the run ended.
     pub end: Instant,
     /// Endpoint names of an imported capture (indexed by [`packet::Packet`]'s ids); empty
@@ -314,6 +317,7 @@ impl Default for Trace {
         Trace {
             records: Vec::new(),
             frames: Vec::new(),
+            in_flight: Default::default(),
             end: Instant::ZERO,
             endpoints: Vec::new(),
         }
@@ -321,7 +325,8 @@ impl Default for Trace {
 }
 
 impl Trace {
-    /// Appends an event (its frame bytes copied).
+    /// Appends an event (its frame bytes copied; a delivery whose offer is in the trace shares the
+    /// offer's copy).
     pub fn push(&mut self, e: &Event<'_>) {
         let (kind, range) = match e.kind {
             EventKind::Offered {
@@ -330,24 +335,36 @@ impl Trace {
                 bytes,
                 fate,
                 by_middlebox,
-            } => (
-                EventKind::Offered {
-                    id,
-                    dir,
-                    bytes: &[],
-                    fate,
-                    by_middlebox,
-                },
-                self.store(bytes),
-            ),
-            EventKind::Delivered { id, dir, bytes } => (
-                EventKind::Delivered {
-                    id,
-                    dir,
-                    bytes: &[],
-                },
-                self.store(bytes),
-            ),
+            } => {
+                let range = self.store(bytes);
+                if fate.arrival().is_some() {
+                    self.in_flight.insert(id, range.clone());
+                }
+                (
+                    EventKind::Offered {
+                        id,
+                        dir,
+                        bytes: &[],
+                        fate,
+                        by_middlebox,
+                    },
+                    range,
+                )
+            }
+            EventKind::Delivered { id, dir, bytes } => {
+                let range = match self.in_flight.remove(&id) {
+                    Some(r) if self.frames[r.clone()] == *bytes => r,
+                    _ => self.store(bytes),
+                };
+                (
+                    EventKind::Delivered {
+                        id,
+                        dir,
+                        bytes: &[],
+                    },
+                    range,
+                )
+            }
             EventKind::Link { dir, up } => (EventKind::Link { dir, up }, 0..0),
             EventKind::State { side, from, to } => (EventKind::State { side, from, to }, 0..0),
             EventKind::Captured { packet } => (EventKind::Captured { packet }, 0..0),

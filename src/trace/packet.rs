@@ -95,21 +95,28 @@ impl<'a> TcpOptions<'a> {
 
     /// The options in order; a malformed option ends the list with `Err(())`.
     pub fn iter(&self) -> impl Iterator<Item = Result<TcpOption<'a>, ()>> + 'a {
-        let mut rest = self.as_bytes();
+        self.iter_at().map(|(_, o)| o)
+    }
+
+    /// The options in order with their byte offsets in the option bytes.
+    fn iter_at(&self) -> impl Iterator<Item = (usize, Result<TcpOption<'a>, ()>)> + 'a {
+        let all = self.bytes;
+        let mut rest = all;
         let mut done = false;
         std::iter::from_fn(move || {
             if done || rest.is_empty() {
                 return None;
             }
+            let at = all.len() - rest.len();
             match TcpOption::parse(rest) {
                 Ok((next, opt)) => {
                     done = matches!(opt, TcpOption::EndOfList);
                     rest = next;
-                    Some(Ok(opt))
+                    Some((at, Ok(opt)))
                 }
                 Err(_) => {
                     done = true;
-                    Some(Err(()))
+                    Some((at, Err(())))
                 }
             }
         })
@@ -117,8 +124,13 @@ impl<'a> TcpOptions<'a> {
 
     /// The MSS option, if present.
     pub fn mss(&self) -> Option<u16> {
-        self.iter().find_map(|o| match o {
-            Ok(TcpOption::MaxSegmentSize(m)) => Some(m),
+        self.mss_at().map(|(_, m)| m)
+    }
+
+    /// The MSS option and its byte offset in the option bytes.
+    fn mss_at(&self) -> Option<(usize, u16)> {
+        self.iter_at().find_map(|(at, o)| match o {
+            Ok(TcpOption::MaxSegmentSize(m)) => Some((at, m)),
             _ => None,
         })
     }
@@ -311,29 +323,18 @@ pub fn emit_ipv4_tcp(src: Ipv4Addr, dst: Ipv4Addr, tcp: &smoltcp::wire::TcpRepr<
 /// Lowers the MSS option of a SYN to `mss` in place, fixing the checksum; returns whether it
 /// changed anything.
 pub fn clamp_syn_mss(frame: &mut [u8], mss: u16) -> bool {
-    let Some((src, dst)) = Ipv4Segment::parse(frame)
-        .filter(|s| s.tcp.has(TcpFlags::SYN) && s.tcp.options.mss().is_some_and(|m| m > mss))
-        .map(|s| (s.src, s.dst))
-    else {
+    let Some((src, dst, at)) = Ipv4Segment::parse(frame).and_then(|s| {
+        let (at, have) = s.tcp.options.mss_at()?;
+        (s.tcp.has(TcpFlags::SYN) && have > mss).then_some((s.src, s.dst, at))
+    }) else {
         return false;
     };
     let Ok(mut ip) = Ipv4Packet::new_checked(&mut frame[..]) else {
         return false;
     };
     let mut tcp = TcpPacket::new_unchecked(ip.payload_mut());
-    let opts = tcp.options_mut();
-    let mut i = 0;
-    while i + 3 < opts.len() {
-        match opts[i] {
-            0 => break,
-            1 => i += 1,
-            2 if opts[i + 1] == 4 => {
-                opts[i + 2..i + 4].copy_from_slice(&mss.to_be_bytes());
-                break;
-            }
-            _ => i += usize::from(opts[i + 1]).max(2),
-        }
-    }
+    // Kind (2), length (4), then the value.
+    tcp.options_mut()[at + 2..at + 4].copy_from_slice(&mss.to_be_bytes());
     tcp.fill_checksum(
         &smoltcp::wire::IpAddress::Ipv4(src),
         &smoltcp::wire::IpAddress::Ipv4(dst),

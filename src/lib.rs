@@ -84,6 +84,7 @@ pub(crate) mod endpoint;
 pub mod fsio;
 pub(crate) mod link;
 pub mod model;
+pub mod outcome;
 pub mod plot;
 pub mod profile;
 pub mod report;

@@ -81,6 +81,7 @@ pub mod capture;
 pub mod clock;
 pub mod detect;
 pub(crate) mod endpoint;
+pub mod expect;
 pub mod fsio;
 pub(crate) mod link;
 pub mod model;

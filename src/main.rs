@@ -16,6 +16,7 @@ mod cli;
 
 use cli::{
     AnalyzeArgs, CheckArgs, Cli, Command, MitigateArgs, PlotArgs, RunArgs, SearchArgs, SweepArgs,
+    TestArgs,
 };
 use tcpsim::{Scenario, fsio, report};
 
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Mitigate(a) => mitigate(a),
         Command::Plot(a) => plot(a),
         Command::Check(a) => check(a),
+        Command::Test(a) => test(a),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("tcpsim: error: {e:#}");
@@ -62,6 +64,30 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
         out(&report::check_line(m, &Scenario::load_with(m, &a.set)?))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn test(a: TestArgs) -> Result<ExitCode> {
+    use tcpsim::expect::{TestOptions, model_files, properties};
+    let cases = properties(&model_files(&a.models)?)?;
+    let opts = TestOptions {
+        cases: a.cases,
+        seed: a.seed,
+        threads: threads(a.jobs),
+        ..TestOptions::new()
+    };
+    let results = tcpsim::expect::run(&cases, &opts);
+    for f in results.iter().filter_map(|r| r.failure.as_ref()) {
+        fsio::create_parent_dir(&f.file)?;
+        fsio::write_atomic(&f.file, f.file_text.as_bytes())?;
+    }
+    if let Some(path) = &a.junit {
+        fsio::create_parent_dir(path)?;
+        fsio::write_atomic(path, report::junit(&results).as_bytes())?;
+    }
+    let text: String = results.iter().map(report::test_result).collect();
+    out(&(text + &report::test_totals(&results)))?;
+    let all_hold = results.iter().all(|r| r.failure.is_none());
+    Ok(ExitCode::from(if all_hold { 0 } else { 1 }))
 }
 
 fn run(a: RunArgs) -> Result<ExitCode> {

@@ -76,13 +76,14 @@ fn test(a: TestArgs) -> Result<ExitCode> {
         ..TestOptions::new()
     };
     let results = tcpsim::expect::run(&cases, &opts);
-    for f in results.iter().filter_map(|r| r.failure.as_ref()) {
-        fsio::create_parent_dir(&f.file)?;
-        fsio::write_atomic(&f.file, f.file_text.as_bytes())?;
-    }
-    if let Some(path) = &a.junit {
+    // New counterexamples are written; a saved one that still fails is left as it is.
+    let written = results
+        .iter()
+        .filter_map(|r| r.failure.as_ref().filter(|f| !f.saved));
+    let junit = a.junit.iter().map(|path| (path, report::junit(&results)));
+    for (path, text) in written.map(|f| (&f.file, f.file_text.clone())).chain(junit) {
         fsio::create_parent_dir(path)?;
-        fsio::write_atomic(path, report::junit(&results).as_bytes())?;
+        fsio::write_atomic(path, text.as_bytes())?;
     }
     let text: String = results.iter().map(report::test_result).collect();
     out(&(text + &report::test_totals(&results)))?;

@@ -14,7 +14,8 @@
 //! Guarantees: the same models, options, saved files and seed give the same results, whatever the
 //! number of threads (each property is checked on its own, results come back in order). Nothing
 //! here writes a file or reads the wall clock: a failure carries its counterexample file's path
-//! and text, and the caller writes it ([`crate::fsio::write_atomic`]). A saved file that does not
+//! and text, and the caller writes it ([`crate::fsio::write_atomic`]) unless it is a saved
+//! counterexample that still fails (that file is left as it is). A saved file that does not
 //! load as a model is ignored (a new failure replaces it).
 
 mod verdict;

@@ -1,7 +1,7 @@
 //! The command line's reports, rendered as text (or JSON) from library results: the `run` summary
 //! lines, the `check` line, the `analyze` text and JSON documents ([`analyze`]), the `search`
 //! report and feature table ([`search`]), the `mitigate` table, and the `test` report and JUnit XML
-//! ([`test`]).
+//! ([`mod@test`]).
 //!
 //! Guarantees:
 //! - every function is pure: it formats what it is given and returns a `String`; nothing here reads

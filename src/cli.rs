@@ -44,6 +44,9 @@ pub enum Command {
     Plot(PlotArgs),
     /// Validate a model without running it.
     Check(CheckArgs),
+    /// Check the [[expect]] properties of models over their [search] space (exit 1 when one
+    /// fails); write counterexamples under tcpsim-test/ and, optionally, a JUnit XML report.
+    Test(TestArgs),
 }
 
 /// The arguments of `tcpsim run`.
@@ -191,6 +194,26 @@ pub struct CheckArgs {
     /// Override a model field, e.g. --set client.tcp.keep_alive=70s (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+}
+
+/// The arguments of `tcpsim test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Model files, or directories whose *.toml files are tested in sorted order.
+    #[arg(default_value = "models")]
+    pub models: Vec<PathBuf>,
+    /// Generated cases per property, for a model with a [search] table (shrinking comes on top).
+    #[arg(long, default_value_t = 256)]
+    pub cases: u32,
+    /// Seed of the case generator (the same seed checks the same cases).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write a JUnit XML report here (GitHub Actions, GitLab CI, Jenkins).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Threads (default: all cores); the report does not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 /// Parses a `--duration` value ("10m", "1h").

@@ -57,9 +57,13 @@
 //! - [`analyze`]: per-connection segment classification (retransmissions, dup ACKs, keep-alives...).
 //! - [`detect`]: signature detectors (stale-seq-after-fin, rto-backoff, one-way-stall, idle-reset,
 //!   close-wait-stuck) and their [`detect::Finding`]s.
-//! - [`search`]: proptest search for reproducers, sweeps, mitigation checks.
+//! - [`search`]: proptest search for reproducers ([`search::falsify`], shared with `tcpsim test`),
+//!   sweeps, mitigation checks.
+//! - [`outcome`]: a connection's outcome (survived, reset, aborted, closed) from a run's summary.
+//! - [`expect`]: `tcpsim test`, the `[[expect]]` properties of model files checked over their
+//!   `[search]` space, with counterexample files.
 //! - [`plot`]: timeline and heatmap SVGs.
-//! - [`report`]: the text and JSON reports the command line prints.
+//! - [`report`]: the text and JSON reports the command line prints (and `tcpsim test`'s JUnit XML).
 //! - [`fsio`]: atomic file writes.
 //!
 //! # Determinism
@@ -83,9 +87,11 @@ pub mod classes;
 pub mod clock;
 pub mod detect;
 pub(crate) mod endpoint;
+pub mod expect;
 pub mod fsio;
 pub(crate) mod link;
 pub mod model;
+pub mod outcome;
 pub mod plot;
 pub mod profile;
 pub mod report;

@@ -16,6 +16,7 @@ mod cli;
 
 use cli::{
     AnalyzeArgs, CheckArgs, Cli, Command, MitigateArgs, PlotArgs, RunArgs, SearchArgs, SweepArgs,
+    TestArgs,
 };
 use tcpsim::{Scenario, fsio, report};
 
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Mitigate(a) => mitigate(a),
         Command::Plot(a) => plot(a),
         Command::Check(a) => check(a),
+        Command::Test(a) => test(a),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("tcpsim: error: {e:#}");
@@ -62,6 +64,31 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
         out(&report::check_line(m, &Scenario::load_with(m, &a.set)?))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn test(a: TestArgs) -> Result<ExitCode> {
+    use tcpsim::expect::{TestOptions, model_files, properties};
+    let cases = properties(&model_files(&a.models)?)?;
+    let opts = TestOptions {
+        cases: a.cases,
+        seed: a.seed,
+        threads: threads(a.jobs),
+        ..TestOptions::new()
+    };
+    let results = tcpsim::expect::run(&cases, &opts);
+    // New counterexamples are written; a saved one that still fails is left as it is.
+    let written = results
+        .iter()
+        .filter_map(|r| r.failure.as_ref().filter(|f| !f.saved));
+    let junit = a.junit.iter().map(|path| (path, report::junit(&results)));
+    for (path, text) in written.map(|f| (&f.file, f.file_text.clone())).chain(junit) {
+        fsio::create_parent_dir(path)?;
+        fsio::write_atomic(path, text.as_bytes())?;
+    }
+    let text: String = results.iter().map(report::test_result).collect();
+    out(&(text + &report::test_totals(&results)))?;
+    let all_hold = results.iter().all(|r| r.failure.is_none());
+    Ok(ExitCode::from(if all_hold { 0 } else { 1 }))
 }
 
 fn run(a: RunArgs) -> Result<ExitCode> {

@@ -100,6 +100,13 @@ pub struct Report {
     pub summary: Summary,
 }
 
+impl Report {
+    /// The connection's outcome (survived, reset, aborted, closed): see [`crate::outcome`].
+    pub fn outcome(&self) -> crate::outcome::Outcome {
+        crate::outcome::Outcome::of_summary(&self.summary)
+    }
+}
+
 /// Whether [`simulate`] analyses the run (segment classes and signature detectors at the model's
 /// capture point) to fill the summary's findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,6 +43,7 @@ impl Scenario {
                 client: EndpointModel::new(Profile::default(), AppModel::default()),
                 server: EndpointModel::new(Profile::default(), AppModel::Sink),
                 search: None,
+                expect: Vec::new(),
             },
         }
     }

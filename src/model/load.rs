@@ -100,6 +100,37 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The model `text` (from `path`) as property `i` of its `[[expect]]` tables sees it: with the
+    /// property's `set` overrides applied. Without overrides, the model itself.
+    ///
+    /// # Errors
+    /// The model's own errors; an override that does not apply, located at `expect.i.set`.
+    pub fn for_expect(text: &str, path: &Path, i: usize) -> Result<Scenario, ModelError> {
+        let base = Scenario::from_toml(text, path)?;
+        let Some(e) = base.expect.get(i) else {
+            return Ok(base);
+        };
+        if e.set.is_empty() {
+            return Ok(base);
+        }
+        Scenario::from_toml_with(text, path, &e.set).map_err(|err| {
+            let field = format!("expect.{i}.set");
+            let span = SpanIndex::parse(text).and_then(|index| index.span_of_field(&field));
+            let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            ModelError {
+                path: path.to_owned(),
+                line,
+                col,
+                field,
+                kind: ModelErrorKind::Invalid(if err.field.is_empty() {
+                    err.kind.to_string()
+                } else {
+                    format!("{}: {}", err.field, err.kind)
+                }),
+            }
+        })
+    }
+
     /// Fills in the defaults that depend on the endpoint's role (addresses and ports).
     pub fn resolve(&mut self) {
         for (e, (addr, port)) in [

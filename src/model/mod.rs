@@ -12,9 +12,9 @@
 //! resolves to ([`TcpModel`], [`Congestion`], [`ClosePolicy`]) belong to [`crate::profile`], which
 //! fills them; they are re-exported here, so the whole format is reachable from this module.
 //!
-//! Layout: the types of the format live in `link` (`[link]`), `endpoint` (`[client]`, `[server]`)
-//! and `space` (`[search]`); `load` reads text into a [`Scenario`], `set` applies `--set KEY=VALUE`
-//! overrides to the document, `validate` checks that values make sense together, `locate` turns an
+//! Layout: the types of the format live in `link` (`[link]`), `endpoint` (`[client]`, `[server]`),
+//! `space` (`[search]`) and `expect` (`[[expect]]`); `load` reads text into a [`Scenario`], `set`
+//! applies `--set KEY=VALUE` overrides to the document, `validate` checks that values make sense together, `locate` turns an
 //! error into `file:line:col: field`, and `error` holds [`ModelError`].
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 mod builder;
 mod endpoint;
 mod error;
+mod expect;
 mod link;
 mod load;
 mod locate;
@@ -33,11 +34,13 @@ mod validate;
 
 pub use crate::clock::{Dur, OptDur};
 pub use crate::profile::{ClosePolicy, Congestion, TcpModel};
+pub use crate::trace::CapturePoint;
 pub use builder::ScenarioBuilder;
 pub use endpoint::{
     AppModel, CLIENT_DEFAULT, EndpointModel, OnPeerClose, SERVER_DEFAULT, WhenFull,
 };
 pub use error::{Invalid, ModelError, ModelErrorKind};
+pub use expect::{Direction, EndpointName, Expect, FinalState, Property, slug, tcp_state_names};
 pub use link::{
     Affects, AfterExpiry, DirectionModel, LinkModel, LossModel, Middlebox, Notify, OutagePolicy,
     OutageSchedule, PowerSave, Window,
@@ -78,23 +81,12 @@ pub struct Scenario {
     /// of [`SearchSpace`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchSpace>,
+    /// Properties every run of the model (across its `[search]` space) must have: the
+    /// `[[expect]]` tables `tcpsim test` checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expect>,
 }
 
 fn default_duration() -> Dur {
     Dur::secs(60)
-}
-
-/// Where the text and pcap traces are taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum CapturePoint {
-    /// On the server's interface (where the field captures were taken): what it sends, when it
-    /// sends it, and what reaches it, when it arrives.
-    #[default]
-    Server,
-    /// On the client's interface.
-    Client,
-    /// Every frame offered to the link, at the time it was offered, whatever its fate.
-    Link,
 }

@@ -1,8 +1,8 @@
 //! Semantic checks: values that parse but make no sense together ([`Scenario::validate`]).
 //!
 //! Guarantees: the checks run in a fixed order (top level, link directions, outage schedule, power
-//! save, middlebox, hold limit, each endpoint, search space, addresses) and the first problem found
-//! is reported, with the dotted path of the field to point at.
+//! save, middlebox, hold limit, each endpoint, search space, addresses, `[[expect]]` tables) and the
+//! first problem found is reported, with the dotted path of the field to point at.
 
 use super::{
     AppModel, DirectionModel, EndpointModel, FORMAT_VERSION, Invalid, LinkModel, LossModel,
@@ -44,7 +44,8 @@ impl Scenario {
         if let Some(sp) = &self.search {
             validate_search(sp)?;
         }
-        self.validate_addresses()
+        self.validate_addresses()?;
+        super::expect::validate_expects(&self.expect)
     }
 
     /// Version, name and duration.

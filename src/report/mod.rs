@@ -1,6 +1,7 @@
 //! The command line's reports, rendered as text (or JSON) from library results: the `run` summary
 //! lines, the `check` line, the `analyze` text and JSON documents ([`analyze`]), the `search`
-//! report and feature table ([`search`]) and the `mitigate` table.
+//! report and feature table ([`search`]), the `mitigate` table, and the `test` report and JUnit XML
+//! ([`mod@test`]).
 //!
 //! Guarantees:
 //! - every function is pure: it formats what it is given and returns a `String`; nothing here reads
@@ -10,6 +11,7 @@
 
 pub mod analyze;
 pub mod search;
+pub mod test;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,6 +22,7 @@ use crate::search::mitigate::Row;
 
 pub use analyze::{analyze_json, analyze_text, skipped_lines_warning};
 pub use search::{feature_table, search_found, search_not_found};
+pub use test::{junit, test_result, test_totals};
 
 /// The `check` line of a valid model: `PATH: ok (NAME, seed SEED, DURATION)`.
 pub fn check_line(path: &Path, scenario: &Scenario) -> String {

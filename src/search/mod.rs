@@ -15,7 +15,7 @@ pub mod mitigate;
 mod strategy;
 pub mod sweep;
 
-pub use strategy::strategy;
+pub use strategy::{replay, strategy};
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -190,64 +190,112 @@ pub fn search(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Outcome, SearchError> {
     check_signature(&opts.target)?;
-    let mut runner = TestRunner::new(Config {
-        cases: opts.cases,
-        rng_seed: RngSeed::Fixed(opts.seed),
-        failure_persistence: None,
-        max_shrink_iters: opts.max_shrink_iters,
-        max_global_rejects: opts.cases.saturating_mul(4),
-        ..Config::default()
-    });
-    let runs = Cell::new(0u64);
-    let first_found = Cell::new(None::<u64>);
-    let progress = RefCell::new(progress);
-    let strat = strategy(base);
-    let result = runner.run(&strat, |s| {
-        runs.set(runs.get() + 1);
-        (progress.borrow_mut())(runs.get(), u64::from(opts.cases));
-        if s.validate().is_err() {
-            return Err(TestCaseError::reject("invalid scenario"));
-        }
-        match evaluate(
-            &s,
+    let evaluate_target = |s: &Scenario| {
+        evaluate(
+            s,
             &opts.target,
             opts.matching.as_ref(),
             opts.tolerance,
             opts.min_tolerance,
-        ) {
-            Some(_) => {
-                if first_found.get().is_none() {
-                    first_found.set(Some(runs.get()));
-                }
-                Err(TestCaseError::fail("signature reproduced"))
-            }
-            None => Ok(()),
-        }
-    });
-    let total = runs.get();
-    let cases = first_found.get().unwrap_or(total);
-    match result {
-        Err(TestError::Fail(_, mut scenario)) => {
-            let finding = evaluate(
-                &scenario,
-                &opts.target,
-                opts.matching.as_ref(),
-                opts.tolerance,
-                opts.min_tolerance,
-            )
-            .expect("the shrunk reproducer reproduces (simulations are deterministic)");
+        )
+    };
+    let falsified = falsify(
+        base,
+        &Falsify {
+            cases: opts.cases,
+            seed: opts.seed,
+            max_shrink_iters: opts.max_shrink_iters,
+        },
+        &|s| evaluate_target(s).is_some(),
+        progress,
+    );
+    let cases = falsified.first_failure.unwrap_or(falsified.runs);
+    match falsified.counterexample {
+        Some(mut scenario) => {
+            let finding = evaluate_target(&scenario)
+                .expect("the shrunk reproducer reproduces (simulations are deterministic)");
             scenario.name = format!("{}-{}", base.name, opts.target);
             Ok(Outcome {
                 found: Some(Found { scenario, finding }),
                 cases,
-                shrink_runs: total - cases,
+                shrink_runs: falsified.runs - cases,
             })
         }
-        _ => Ok(Outcome {
+        None => Ok(Outcome {
             found: None,
             cases,
             shrink_runs: 0,
         }),
+    }
+}
+
+/// The budget of [`falsify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Falsify {
+    /// Generated cases to try before giving up (shrinking runs come on top).
+    pub cases: u32,
+    /// Seed of proptest's generator.
+    pub seed: u64,
+    /// Most shrinking steps.
+    pub max_shrink_iters: u32,
+}
+
+/// What [`falsify`] found.
+#[derive(Debug, Clone)]
+pub struct Falsified {
+    /// The shrunk scenario that fails, if one was found.
+    pub counterexample: Option<Scenario>,
+    /// Every evaluation, generated and shrinking.
+    pub runs: u64,
+    /// The evaluation (1-based) that first failed.
+    pub first_failure: Option<u64>,
+}
+
+/// Draws scenarios around `base` ([`strategy`]) until one `fails`, then shrinks it: the proptest
+/// runner shared by `tcpsim search` (fails = the signature occurs) and `tcpsim test` (fails = a
+/// property does not hold). Scenarios that do not validate are rejected, not evaluated;
+/// `progress(runs_so_far, cases_budget)` is called before every evaluation. The same `base`,
+/// budget and `fails` give the same result.
+pub fn falsify(
+    base: &Scenario,
+    budget: &Falsify,
+    fails: &dyn Fn(&Scenario) -> bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Falsified {
+    let mut runner = TestRunner::new(Config {
+        cases: budget.cases,
+        rng_seed: RngSeed::Fixed(budget.seed),
+        failure_persistence: None,
+        max_shrink_iters: budget.max_shrink_iters,
+        max_global_rejects: budget.cases.saturating_mul(4),
+        ..Config::default()
+    });
+    let runs = Cell::new(0u64);
+    let first_failure = Cell::new(None::<u64>);
+    let progress = RefCell::new(progress);
+    let strat = strategy(base);
+    let result = runner.run(&strat, |s| {
+        runs.set(runs.get() + 1);
+        (progress.borrow_mut())(runs.get(), u64::from(budget.cases));
+        if s.validate().is_err() {
+            return Err(TestCaseError::reject("invalid scenario"));
+        }
+        if fails(&s) {
+            if first_failure.get().is_none() {
+                first_failure.set(Some(runs.get()));
+            }
+            Err(TestCaseError::fail("property failed"))
+        } else {
+            Ok(())
+        }
+    });
+    Falsified {
+        counterexample: match result {
+            Err(TestError::Fail(_, scenario)) => Some(scenario),
+            _ => None,
+        },
+        runs: runs.get(),
+        first_failure: first_failure.get(),
     }
 }
 
@@ -272,6 +320,8 @@ pub fn reproducer_toml(found: &Found, opts: &SearchOptions, outcome: &Outcome) -
     }
     head.push('\n');
     let mut s = found.scenario.clone();
+    // The base model's properties are not the reproducer's.
+    s.expect.clear();
     s.description = format!("Reproducer of {} (tcpsim search)", opts.target);
     head + &s.to_toml()
 }

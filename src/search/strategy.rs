@@ -19,23 +19,22 @@ fn ms(d: Dur) -> u64 {
     d.0.total_millis()
 }
 
-/// One draw of every knob, before it is applied to the base model, in draw order: outage windows as
-/// (start, length) in ms (`None` keeps the model's schedule), affected directions, outage policy,
-/// uplink and downlink loss, uplink and downlink delay, the server's idle timeout, Nagle, the
-/// message interval, the seed.
-type Draw = (
-    Option<Vec<(u64, u64)>>,
-    Affects,
-    OutagePolicy,
-    LossModel,
-    LossModel,
-    Dur,
-    Dur,
-    OptDur,
-    bool,
-    Dur,
-    u64,
-);
+/// One draw of every knob, before it is applied to the base model.
+#[derive(Debug, Clone)]
+struct Draw {
+    /// Outage windows as (start, length) in ms; `None` keeps the model's schedule.
+    windows: Option<Vec<(u64, u64)>>,
+    affects: Affects,
+    policy: OutagePolicy,
+    up_loss: LossModel,
+    down_loss: LossModel,
+    up_delay: Dur,
+    down_delay: Dur,
+    idle: OptDur,
+    nagle: bool,
+    interval: Dur,
+    seed: u64,
+}
 
 /// Up to `sp.windows` outage windows, or the model's schedule when the space has none.
 fn windows(sp: &SearchSpace) -> BoxedStrategy<Option<Vec<(u64, u64)>>> {
@@ -137,35 +136,22 @@ fn schedule(mut w: Vec<(u64, u64)>) -> OutageSchedule {
 
 /// `base` with the draw applied.
 fn apply(base: &Scenario, d: Draw) -> Scenario {
-    let (
-        windows,
-        affects,
-        policy,
-        up_loss,
-        down_loss,
-        up_delay,
-        down_delay,
-        idle,
-        nagle,
-        interval,
-        seed,
-    ) = d;
     let mut s = base.clone();
-    if let Some(w) = windows {
+    if let Some(w) = d.windows {
         s.link.outage = schedule(w);
     }
-    s.link.outage_affects = affects;
-    s.link.on_outage = policy;
-    s.link.uplink.loss = up_loss;
-    s.link.downlink.loss = down_loss;
-    s.link.uplink.delay = up_delay;
-    s.link.downlink.delay = down_delay;
-    s.server.idle_timeout = idle;
-    s.client.tcp.nagle = nagle;
+    s.link.outage_affects = d.affects;
+    s.link.on_outage = d.policy;
+    s.link.uplink.loss = d.up_loss;
+    s.link.downlink.loss = d.down_loss;
+    s.link.uplink.delay = d.up_delay;
+    s.link.downlink.delay = d.down_delay;
+    s.server.idle_timeout = d.idle;
+    s.client.tcp.nagle = d.nagle;
     if let AppModel::Periodic { interval: i, .. } = &mut s.client.app {
-        *i = interval;
+        *i = d.interval;
     }
-    s.seed = seed;
+    s.seed = d.seed;
     s
 }
 
@@ -186,5 +172,123 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
         prop_oneof![Just(base.seed), any::<u64>()],
     );
     let base = base.clone();
-    draws.prop_map(move |d: Draw| apply(&base, d)).boxed()
+    draws
+        .prop_map(
+            |(
+                windows,
+                affects,
+                policy,
+                up_loss,
+                down_loss,
+                up_delay,
+                down_delay,
+                idle,
+                nagle,
+                interval,
+                seed,
+            )| Draw {
+                windows,
+                affects,
+                policy,
+                up_loss,
+                down_loss,
+                up_delay,
+                down_delay,
+                idle,
+                nagle,
+                interval,
+                seed,
+            },
+        )
+        .prop_map(move |d| apply(&base, d))
+        .boxed()
+}
+
+/// `saved` if it is `ok`, else `own`.
+fn pick<T>(ok: bool, saved: T, own: T) -> T {
+    if ok { saved } else { own }
+}
+
+/// Whether `v` is `own` or within `[lo, hi]` (in ms).
+fn allowed_ms(v: Dur, own: Dur, r: [Dur; 2]) -> bool {
+    v == own || (ms(r[0])..=ms(r[1])).contains(&ms(v))
+}
+
+/// The outage windows of `saved` as a draw, if the space can draw them.
+fn saved_windows(sp: &SearchSpace, saved: &OutageSchedule) -> Option<Vec<(u64, u64)>> {
+    if sp.windows == 0 {
+        return None;
+    }
+    let list: Vec<(u64, u64)> = match saved {
+        OutageSchedule::None => Vec::new(),
+        OutageSchedule::Windows { windows } => {
+            windows.iter().map(|w| (ms(w.at), ms(w.len))).collect()
+        }
+        OutageSchedule::DutyCycle { .. } => return None,
+    };
+    let inside = |(at, len): &(u64, u64)| {
+        *at >= ms(sp.window_start[0])
+            && *len >= ms(sp.window_length[0]).max(1)
+            && *len <= ms(sp.window_length[1]).max(1)
+    };
+    (list.len() <= sp.windows && list.iter().all(inside)).then_some(list)
+}
+
+/// The point of `base`'s search space that `saved` (an earlier counterexample, possibly of an
+/// older version of the model) was drawn at: every knob the space varies is taken from `saved`
+/// when the space can draw its value, everything else from `base`. So a saved counterexample is
+/// re-checked against the current model — a fix in a setting the space does not vary takes
+/// effect — and a knob whose saved value the current space no longer allows keeps `base`'s.
+pub fn replay(base: &Scenario, saved: &Scenario) -> Scenario {
+    let sp = base.search.clone().unwrap_or_default();
+    let (bl, sl) = (&base.link, &saved.link);
+    let loss = |saved: &LossModel, own: &LossModel| match saved {
+        LossModel::Bernoulli { p } if sp.loss[1] > 0.0 && (sp.loss[0]..=sp.loss[1]).contains(p) => {
+            saved.clone()
+        }
+        _ => own.clone(),
+    };
+    let interval = match (&base.client.app, &saved.client.app, sp.interval) {
+        (
+            AppModel::Periodic { interval: own, .. },
+            AppModel::Periodic { interval: v, .. },
+            Some(r),
+        ) if allowed_ms(*v, *own, r) => *v,
+        (AppModel::Periodic { interval: own, .. }, _, _) => *own,
+        _ => Dur::ms(1),
+    };
+    let idle = match (sp.idle_timeout, saved.server.idle_timeout.0) {
+        (Some(r), Some(v)) if allowed_ms(Dur(v), Dur(v), r) => saved.server.idle_timeout,
+        _ => base.server.idle_timeout,
+    };
+    let draw = Draw {
+        windows: saved_windows(&sp, &sl.outage),
+        affects: pick(
+            sp.directions.contains(&sl.outage_affects) || sl.outage_affects == bl.outage_affects,
+            sl.outage_affects,
+            bl.outage_affects,
+        ),
+        policy: pick(
+            sp.policies.contains(&sl.on_outage) || sl.on_outage == bl.on_outage,
+            sl.on_outage,
+            bl.on_outage,
+        ),
+        up_loss: loss(&sl.uplink.loss, &bl.uplink.loss),
+        down_loss: loss(&sl.downlink.loss, &bl.downlink.loss),
+        up_delay: pick(
+            allowed_ms(sl.uplink.delay, bl.uplink.delay, sp.delay),
+            sl.uplink.delay,
+            bl.uplink.delay,
+        ),
+        down_delay: pick(
+            allowed_ms(sl.downlink.delay, bl.downlink.delay, sp.delay),
+            sl.downlink.delay,
+            bl.downlink.delay,
+        ),
+        idle,
+        nagle: pick(sp.nagle, saved.client.tcp.nagle, base.client.tcp.nagle),
+        interval,
+        seed: saved.seed,
+    };
+    apply(base, draw)
 }

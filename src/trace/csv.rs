@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::CapturePoint;
 use super::fastfmt::{push_int, push_ipv4, push_secs};
 use super::packet::{Ipv4Segment, TcpFlags};
 use super::{Dir, Event, EventKind, EventSink, Side, offer_seen, sees};
 use crate::clock::Instant;
-use crate::model::CapturePoint;
 
 /// Streams `packets.csv`.
 pub struct PacketsCsv<W: Write> {

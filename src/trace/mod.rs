@@ -23,7 +23,24 @@ pub use smoltcp::socket::tcp::State as TcpState;
 use std::fmt;
 use std::io;
 
+use serde::{Deserialize, Serialize};
+
 use crate::clock::Instant;
+
+/// Where the text and pcap traces are taken (a point of view on the trace's frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CapturePoint {
+    /// On the server's interface (where the field captures were taken): what it sends, when it
+    /// sends it, and what reaches it, when it arrives.
+    #[default]
+    Server,
+    /// On the client's interface.
+    Client,
+    /// Every frame offered to the link, at the time it was offered, whatever its fate.
+    Link,
+}
 
 /// One of the two endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -511,8 +528,8 @@ impl EventSink for () {
 /// Whether a capture point sees a frame of direction `dir` at its offer (`delivery = false`, the
 /// sender's interface) or at its delivery (`delivery = true`, the receiver's interface). `Link`
 /// sees every offer and no delivery.
-pub fn sees(point: crate::model::CapturePoint, dir: Dir, delivery: bool) -> bool {
-    use crate::model::CapturePoint as C;
+pub fn sees(point: CapturePoint, dir: Dir, delivery: bool) -> bool {
+    use CapturePoint as C;
     let side = if delivery {
         dir.receiver()
     } else {
@@ -527,16 +544,16 @@ pub fn sees(point: crate::model::CapturePoint, dir: Dir, delivery: bool) -> bool
 
 /// Whether a capture point sees a frame's offer: the sender's interface does, unless a middlebox
 /// injected it mid-path (then only the `link` capture point does).
-pub fn offer_seen(point: crate::model::CapturePoint, dir: Dir, by_middlebox: bool) -> bool {
+pub fn offer_seen(point: CapturePoint, dir: Dir, by_middlebox: bool) -> bool {
     if by_middlebox {
-        point == crate::model::CapturePoint::Link
+        point == CapturePoint::Link
     } else {
         sees(point, dir, false)
     }
 }
 
 /// Whether an event is a frame seen at the capture point.
-pub fn captured(point: crate::model::CapturePoint, kind: &EventKind<'_>) -> bool {
+pub fn captured(point: CapturePoint, kind: &EventKind<'_>) -> bool {
     match kind {
         EventKind::Offered {
             dir, by_middlebox, ..

@@ -8,9 +8,9 @@
 
 use std::io::{self, Write};
 
+use super::CapturePoint;
 use super::{Event, EventKind, EventSink, captured};
 use crate::clock::Instant;
-use crate::model::CapturePoint;
 
 /// LINKTYPE_RAW: packets begin with an IPv4 or IPv6 header.
 pub const LINKTYPE_RAW: u32 = 101;

@@ -14,10 +14,10 @@ use std::io::{self, Write};
 use super::fastfmt::{push_int, push_ipv4, push_secs};
 use std::net::Ipv4Addr;
 
+use super::CapturePoint;
 use super::packet::{Ipv4Segment, TcpFlags};
 use super::{Event, EventKind, EventSink, Fate, captured};
 use crate::clock::fmt_secs;
-use crate::model::CapturePoint;
 
 type Endpoint = (Ipv4Addr, u16);
 

@@ -3,6 +3,7 @@
 mod behaviour;
 mod cli;
 mod determinism;
+mod expect;
 mod field;
 mod importers;
 mod observed;

@@ -1,0 +1,129 @@
+//! The `tcpsim test` report: one line per property (with what a failure showed and where its
+//! counterexample went), the closing `N passed, M failed` line, and the JUnit XML document that
+//! GitHub Actions (test reporters), GitLab CI (`artifacts:reports:junit`) and Jenkins (`junit`) read.
+//!
+//! Guarantees: pure functions of the results (no times, so the same results give the same bytes);
+//! the XML is escaped (`&`, `<`, `>`, `"`, `'` and control characters) and has one `testsuite`
+//! per model file, one `testcase` per property, a `failure` element for each that fails.
+
+use std::fmt::Write as _;
+
+use crate::expect::PropertyResult;
+
+/// `N case(s)` and, for a failure, the shrinking.
+fn cases_text(r: &PropertyResult) -> String {
+    let plural = if r.cases == 1 { "" } else { "s" };
+    match &r.failure {
+        Some(f) if f.saved => "saved counterexample".to_string(),
+        Some(_) if r.shrink_runs > 0 => format!(
+            "after {} case{plural}, shrunk in {} runs",
+            r.cases, r.shrink_runs
+        ),
+        Some(_) => format!("after {} case{plural}", r.cases),
+        None => format!("{} case{plural}", r.cases),
+    }
+}
+
+/// The lines of one property: `PASS  MODEL: NAME (N cases)`, or `FAIL  ...` followed by what the
+/// counterexample showed, how it differs from the model, and its file.
+pub fn test_result(r: &PropertyResult) -> String {
+    let status = if r.failure.is_some() { "FAIL" } else { "PASS" };
+    let mut text = format!(
+        "{status}  {}: {} ({})\n",
+        r.path.display(),
+        r.name,
+        cases_text(r)
+    );
+    if let Some(f) = &r.failure {
+        for line in &f.observed {
+            let _ = writeln!(text, "      {line}");
+        }
+        if f.conditions.is_empty() {
+            text.push_str("      conditions: the model as it is\n");
+        } else {
+            let _ = writeln!(text, "      conditions: {}", f.conditions.join("; "));
+        }
+        let _ = writeln!(text, "      counterexample: {}", f.file.display());
+    }
+    text
+}
+
+/// The closing line: `N passed, M failed`.
+pub fn test_totals(results: &[PropertyResult]) -> String {
+    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    format!("{} passed, {failed} failed\n", results.len() - failed)
+}
+
+/// `s` escaped for XML text and attribute values.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {
+                let _ = write!(out, "&#{};", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The JUnit XML document: `testsuites` (name `tcpsim test`), a `testsuite` per model file (in
+/// the order of the results), a `testcase` per property (`classname` the model's name), and for a
+/// failure a `failure` element whose `message` is the first observation and whose text is the
+/// whole failure report.
+pub fn junit(results: &[PropertyResult]) -> String {
+    let failed = |rs: &[&PropertyResult]| rs.iter().filter(|r| r.failure.is_some()).count();
+    let all: Vec<&PropertyResult> = results.iter().collect();
+    let mut doc = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tcpsim test\" tests=\"{}\" failures=\"{}\" errors=\"0\">\n",
+        all.len(),
+        failed(&all)
+    );
+    let mut i = 0;
+    while i < results.len() {
+        let path = &results[i].path;
+        let suite: Vec<&PropertyResult> = results[i..]
+            .iter()
+            .take_while(|r| &r.path == path)
+            .collect();
+        i += suite.len();
+        let _ = writeln!(
+            doc,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+            xml(&path.display().to_string()),
+            suite.len(),
+            failed(&suite)
+        );
+        for r in suite {
+            let case = format!(
+                "    <testcase name=\"{}\" classname=\"{}\"",
+                xml(&r.name),
+                xml(&r.model)
+            );
+            match &r.failure {
+                None => {
+                    let _ = writeln!(doc, "{case}/>");
+                }
+                Some(f) => {
+                    let message = f.observed.first().map_or("", String::as_str);
+                    let _ = writeln!(
+                        doc,
+                        "{case}>\n      <failure message=\"{}\" type=\"property\">{}</failure>\n    </testcase>",
+                        xml(message),
+                        xml(&test_result(r))
+                    );
+                }
+            }
+        }
+        doc.push_str("  </testsuite>\n");
+    }
+    doc.push_str("</testsuites>\n");
+    doc
+}

@@ -5,10 +5,6 @@
 //! Guarantees: the doc comments below are the `--help` text, so they say what each argument means
 //! to a user; parsing only checks syntax (a duration, an outputs list), never reads a file.
 
-// The field docs are the `--help` text verbatim ("runs/<model name>", "its [search] table"), not
-// rustdoc markup.
-#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
-
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};

@@ -121,6 +121,6 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
-pub use run::{Report, run_trace, simulate};
+pub use run::{Analyse, Report, run_trace, simulate};
 pub use sim::{Sim, SimError};
 pub use trace::{Event, EventKind, Trace};

@@ -4,8 +4,8 @@
 //!
 //! Guarantees: outputs stream to disk while the simulation runs (memory stays flat); they are
 //! written into a hidden temporary directory beside the destination (unique to the run) and
-//! renamed into place only when complete, so a failed or interrupted run never leaves a half-written output directory; an
-//! existing destination is refused unless `force` is set, and even then only a previous tcpsim
+//! renamed into place only when complete, so a failed or interrupted run never leaves a
+//! half-written output directory; an existing destination is refused unless `force` is set, and even then only a previous tcpsim
 //! output directory (one holding `run.toml`) or an empty directory is replaced.
 
 use std::fs::{self, File};

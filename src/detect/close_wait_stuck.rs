@@ -5,7 +5,7 @@
 //! of the connection), `still_open` (1 if it never closed while captured).
 
 use super::{DetectOptions, Detector, finding, span};
-use crate::classes::Seen;
+use crate::classes::{Seen, seq_after};
 use crate::clock::{Duration, Instant};
 use crate::detect::Finding;
 use crate::trace::packet::TcpFlags;
@@ -63,7 +63,7 @@ impl Detector for CloseWaitStuck {
             self.end_wait(me, p.t, false, out);
         }
         if let Some(f) = self.fin_seq[1 - me] {
-            let covers = (p.ack.wrapping_sub(f) as i32) > 0;
+            let covers = seq_after(p.ack, f);
             if p.has(TcpFlags::ACK)
                 && covers
                 && self.fin_seq[me].is_none()

@@ -1,7 +1,7 @@
 //! Signature detectors: each recognises one way connections die, from the classified segments of one
 //! connection ([`crate::classes::Seen`]), and reports [`Finding`]s whose time features end in `_s`.
 //!
-//! Detectors are streaming state machines, one instance per connection, listed in [`REGISTRY`]
+//! Detectors are streaming state machines, one instance per connection, listed in `REGISTRY`
 //! (order = report order). Each lives in its own file with unit tests on small hand-built
 //! connections.
 //!

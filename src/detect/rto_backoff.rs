@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{Detector, finding, span};
-use crate::classes::{Classes, Seen};
+use crate::classes::{Classes, Seen, seq_after};
 use crate::clock::Instant;
 use crate::detect::Finding;
 
@@ -71,7 +71,7 @@ impl Detector for RtoBackoff {
         let acked: Vec<(usize, u32)> = self
             .chains
             .keys()
-            .filter(|(from, seq)| *from != s.from && (p.ack.wrapping_sub(*seq) as i32) > 0)
+            .filter(|(from, seq)| *from != s.from && seq_after(p.ack, *seq))
             .copied()
             .collect();
         for k in acked {

@@ -8,7 +8,7 @@
 //! seen after the server's last ACK before the FIN).
 
 use super::{Detector, finding, span};
-use crate::classes::Seen;
+use crate::classes::{Seen, seq_after};
 use crate::clock::Instant;
 use crate::detect::Finding;
 use crate::trace::packet::TcpFlags;
@@ -66,7 +66,7 @@ impl Detector for StaleSeqAfterFin {
                     return;
                 }
                 if self.stale.is_none() && me == device && p.len > 0 {
-                    let at_or_below = (fin_ack.wrapping_sub(p.seq) as i32) >= 0;
+                    let at_or_below = !seq_after(p.seq, fin_ack);
                     if at_or_below || s.classes.is_retransmission() {
                         self.stale = Some((p.t, s.classes.is_retransmission(), p.seq == fin_ack));
                     }

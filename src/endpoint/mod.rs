@@ -17,6 +17,7 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, CongestionControl, State};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 
+use crate::classes::seq_after;
 use crate::clock::{Instant, earliest};
 use crate::model::{ClosePolicy, Congestion, EndpointModel};
 use crate::rng::{SimRng, Stream};
@@ -170,7 +171,7 @@ impl Endpoint {
             let new_data = s.len > 0
                 && self
                     .last_ack_sent
-                    .is_none_or(|a| (s.seq.wrapping_add(s.len).wrapping_sub(a) as i32) > 0);
+                    .is_none_or(|a| seq_after(s.seq.wrapping_add(s.len), a));
             if self.close_policy == ClosePolicy::Linux
                 && self.app.closed()
                 && new_data

@@ -5,7 +5,9 @@
 //! Guarantees:
 //! - a frame's fate is decided when it is offered ([`Link::handle_frame`]), from the model, the
 //!   direction's own random stream and the (deterministic) schedule, so the trace can record it at
-//!   once;
+//!   once; the caller then hands the frame's buffer to [`Link::enqueue`], which keeps a frame that
+//!   will arrive and gives back the buffer of one that will not (offer, report, enqueue: the
+//!   simulation reports the offer while it still holds the bytes);
 //! - frames leave each direction in the order they were offered (held frames first, on release);
 //!   deliveries across directions are ordered by arrival time, then by frame id;
 //! - [`Link::poll_at`] reports the next arrival or outage edge, so idle time costs nothing.
@@ -24,6 +26,7 @@ pub mod schedule;
 
 use std::collections::VecDeque;
 
+use crate::classes::seq_after;
 use crate::clock::{Duration, Instant, earliest};
 use crate::model::{
     Affects, AfterExpiry, DirectionModel, LinkModel, Middlebox, Notify, OutagePolicy,
@@ -162,7 +165,7 @@ impl MiddleboxState {
         }
         let i = dir as usize;
         let end = s.tcp.seq.wrapping_add(s.tcp.seq_len());
-        if self.high[i].is_none_or(|h| (end.wrapping_sub(h) as i32) > 0) {
+        if self.high[i].is_none_or(|h| seq_after(end, h)) {
             self.high[i] = Some(end);
         }
         self.last_seen = Some(self.last_seen.map_or(seen_at, |l| l.max(seen_at)));

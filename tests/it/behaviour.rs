@@ -340,7 +340,7 @@ fn capture_points() {
 
 // Proves the lwip-esp32 profile's retransmission schedule: a segment lost at the start of a long
 // uplink outage is retransmitted 1.5, 4.5, 10.5 and 22.5 s (±0.5 s) after it was first sent (the
-// timer start), as lwIP does from its 1.5 s base (../shared/FIELD-NOTES.md).
+// timer start), as lwIP does from its 1.5 s base (docs/FIELD-NOTES.md).
 #[test]
 fn lwip_profile_retransmission_schedule() {
     let mut s = model("esp32-wifi-telemetry.toml");

@@ -1,4 +1,4 @@
-//! The field models: each reproduces its capture in ../shared/observed/, checked through the same
+//! The field models: each reproduces its capture in tests/data/observed/, checked through the same
 //! analysis detectors that run on the captures.
 
 use tcpsim::Scenario;

@@ -1,4 +1,4 @@
-//! The analysis on the real captures in ../shared/observed/ (copied into tests/data/observed so the
+//! The analysis on the real field captures (in tests/data/observed so the
 //! tests do not depend on the checkout layout): each yields its expected findings and nothing else.
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Architecture guard: no function in src/ over 120 lines, no source file over 800 lines (test code,
-i.e. inline #[cfg(test)] items and files named tests.rs, not counted). Functions are found by `fn` lines and brace depth (good enough for
-rustfmt-formatted code). Exit 1 with the offenders listed."""
+i.e. inline #[cfg(test)] items and files named tests.rs, not counted). Functions are found by `fn`
+lines and brace depth (good enough for rustfmt-formatted code). Exit 1 with the offenders listed."""
 import os, re, sys
 
 FN_MAX, FILE_MAX = 120, 800

@@ -2,7 +2,8 @@
 """Per top-level module of src/ (lib only), the crate::X modules it uses outside #[cfg(test)] items
 and comments; then the cycles of that graph."""
 import os, re, sys
-root = sys.argv[1] if len(sys.argv) > 1 else 'src'
+args = [a for a in sys.argv[1:] if not a.startswith('-')]
+root = args[0] if args else 'src'
 def strip_comments(s):
     s = re.sub(r'/\*.*?\*/', '', s, flags=re.S)
     return re.sub(r'//[^\n]*', '', s)   # also ///, //! doc comments
@@ -50,8 +51,9 @@ for f, t in texts.items():
     for grp in re.findall(r'\bcrate::\{([^}]*)\}', t):
         used |= {g.strip().split('::')[0] for g in grp.split(',') if g.strip()}
     deps.setdefault(top, set()).update(used - {top})
-for m in sorted(deps):
-    print(f'{m:10} -> {", ".join(sorted(deps[m]))}')
+if '-v' in sys.argv:
+    for m in sorted(deps):
+        print(f'{m:10} -> {", ".join(sorted(deps[m]))}')
 # cycles: strongly connected components with more than one module
 idx = {}; low = {}; stack = []; on = set(); sccs = []; n = [0]
 def visit(v):

@@ -70,19 +70,11 @@ impl Scenario {
     /// # Errors
     /// [`ModelError`] naming the file, line, column and field.
     pub fn from_toml(text: &str, path: &Path) -> Result<Scenario, ModelError> {
-        let locate = |span: Option<Range<usize>>, field: String, kind: ModelErrorKind| {
-            let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            ModelError {
-                path: path.to_owned(),
-                line,
-                col,
-                field,
-                kind,
-            }
-        };
         let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
             let (span, field) = locate_parse_error(text, &e);
-            locate(
+            error_at(
+                text,
+                path,
                 span,
                 field,
                 ModelErrorKind::Parse(e.message().trim().to_string()),
@@ -90,9 +82,9 @@ impl Scenario {
         })?;
         scenario.resolve();
         if let Err(inv) = scenario.validate() {
-            let span = SpanIndex::parse(text).and_then(|index| index.span_of_field(&inv.field));
-            return Err(locate(
-                span,
+            return Err(error_at_field(
+                text,
+                path,
                 inv.field,
                 ModelErrorKind::Invalid(inv.message),
             ));
@@ -114,20 +106,17 @@ impl Scenario {
             return Ok(base);
         }
         Scenario::from_toml_with(text, path, &e.set).map_err(|err| {
-            let field = format!("expect.{i}.set");
-            let span = SpanIndex::parse(text).and_then(|index| index.span_of_field(&field));
-            let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            ModelError {
-                path: path.to_owned(),
-                line,
-                col,
-                field,
-                kind: ModelErrorKind::Invalid(if err.field.is_empty() {
-                    err.kind.to_string()
-                } else {
-                    format!("{}: {}", err.field, err.kind)
-                }),
-            }
+            let message = if err.field.is_empty() {
+                err.kind.to_string()
+            } else {
+                format!("{}: {}", err.field, err.kind)
+            };
+            error_at_field(
+                text,
+                path,
+                format!("expect.{i}.set"),
+                ModelErrorKind::Invalid(message),
+            )
         })
     }
 
@@ -170,4 +159,28 @@ fn locate_parse_error(text: &str, e: &toml::de::Error) -> (Option<Range<usize>>,
 fn read_model(path: &Path) -> Result<String, ModelError> {
     std::fs::read_to_string(path)
         .map_err(|e| ModelError::unlocated(path, String::new(), ModelErrorKind::Io(e.to_string())))
+}
+
+/// An error in `path` at `span` of its `text` (line and column 0 without a span).
+fn error_at(
+    text: &str,
+    path: &Path,
+    span: Option<Range<usize>>,
+    field: String,
+    kind: ModelErrorKind,
+) -> ModelError {
+    let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+    ModelError {
+        path: path.to_owned(),
+        line,
+        col,
+        field,
+        kind,
+    }
+}
+
+/// An error in `path` located at the dotted `field` of its `text`.
+fn error_at_field(text: &str, path: &Path, field: String, kind: ModelErrorKind) -> ModelError {
+    let span = SpanIndex::parse(text).and_then(|index| index.span_of_field(&field));
+    error_at(text, path, span, field, kind)
 }

@@ -272,3 +272,26 @@ fn set_errors() {
     );
     assert_eq!(apply("link.uplink.delay=\"1ms\""), Ok(()));
 }
+
+// Proves the regressions of issue 12, items 1 and 2: a multicast, broadcast or unspecified endpoint
+// address (which smoltcp panics on or never answers) and a keep-alive or user timeout under 1 ms
+// (a 1 µs keep-alive scaled by lwIP's 1.5 timer scale becomes 0 µs and probed without end until the
+// allocator aborted) are refused by validation, so `check` and `run` agree and nothing panics.
+#[test]
+fn issue_12_unicast_addresses_and_timer_floor() {
+    let with = |extra: &str| parse(&format!("{MINIMAL}{extra}"));
+    for (table, addr, what) in [
+        ("client", "224.0.0.1", "multicast"),
+        ("server", "0.0.0.0", "unspecified"),
+        ("client", "255.255.255.255", "broadcast"),
+    ] {
+        let e = with(&format!("[{table}]\naddress = \"{addr}\"\n")).unwrap_err();
+        assert_eq!(e.field, format!("{table}.address"), "{e}");
+        assert!(e.to_string().contains(&format!("{addr} is {what}")), "{e}");
+    }
+    for (field, value) in [("keep_alive", "1us"), ("user_timeout", "999us")] {
+        let e = with(&format!("[client.tcp]\n{field} = \"{value}\"\n")).unwrap_err();
+        assert_eq!(e.field, format!("client.tcp.{field}"), "{e}");
+    }
+    with("[client.tcp]\nkeep_alive = \"1ms\"\n").expect("1 ms is allowed");
+}

@@ -83,8 +83,8 @@ impl Scenario {
         Ok(())
     }
 
-    /// Both endpoints have an address and a port (see [`Scenario::resolve`]), and not the same
-    /// address.
+    /// Both endpoints have an address and a port (see [`Scenario::resolve`]), unicast (smoltcp
+    /// refuses the others: issue 12), and not the same address.
     fn validate_addresses(&self) -> Check {
         if self.client.address.is_none()
             || self.client.port.is_none()
@@ -95,6 +95,27 @@ impl Scenario {
                 "client",
                 "addresses and ports must be resolved (call Scenario::resolve)",
             );
+        }
+        for (field, addr) in [
+            ("client.address", self.client.address),
+            ("server.address", self.server.address),
+        ] {
+            let addr = addr.expect("checked above");
+            let what = if addr.is_unspecified() {
+                Some("unspecified")
+            } else if addr.is_multicast() {
+                Some("multicast")
+            } else if addr.is_broadcast() {
+                Some("broadcast")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return bad(
+                    field,
+                    format!("{addr} is {what}; an endpoint needs a unicast address"),
+                );
+            }
         }
         if self.client.address == self.server.address {
             return bad("server.address", "must differ from client.address");
@@ -255,7 +276,14 @@ fn validate_endpoint(ename: &str, e: &EndpointModel) -> Check {
         ("keep_alive", e.tcp.keep_alive),
         ("user_timeout", e.tcp.user_timeout),
     ] {
-        not_zero_or_off(format!("{ename}.tcp.{f}"), v)?;
+        // Below a millisecond a timer can round to zero in the stack's (scaled) clock, and a
+        // zero keep-alive probes without end at one instant (issue 12: a runaway to abort).
+        if v.0.is_some_and(|d| d < Duration::from_millis(1)) {
+            return bad(
+                format!("{ename}.tcp.{f}"),
+                format!("{v} must be at least 1ms (the smallest timer tcpsim runs), or \"off\""),
+            );
+        }
     }
     validate_app(ename, &e.app)
 }

@@ -164,7 +164,7 @@ pub struct MitigateArgs {
 pub struct PlotArgs {
     /// A `tcpsim run` directory, a capture (tcpdump text, pcap, pcapng) or a sweep CSV.
     pub input: PathBuf,
-    /// Output SVG (default: RUN_DIR/timeline.svg, or the input with .svg).
+    /// Output SVG (default: RUN_DIR/timeline.svg, or the input with .svg; never the input itself).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Start of the time window, in seconds.

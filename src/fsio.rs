@@ -34,6 +34,14 @@ pub enum FsError {
         #[source]
         source: std::io::Error,
     },
+    /// The output would replace one of the command's inputs.
+    #[error("refusing to write {}: it is the input {}", path.display(), input.display())]
+    OverInput {
+        /// The output.
+        path: PathBuf,
+        /// The input it would replace.
+        input: PathBuf,
+    },
     /// A directory given as a capture holds no capture.
     #[error(
         "{}: a directory without trace.pcap or trace.txt (run with --outputs including pcap or text)",
@@ -43,6 +51,54 @@ pub enum FsError {
         /// The directory.
         path: PathBuf,
     },
+}
+
+/// Where a plot of the file `input` goes by default: `x.svg` beside it, or `x.timeline.svg` when
+/// the input is itself named `.svg` (a plot never replaces its input).
+pub fn svg_beside(input: &Path) -> PathBuf {
+    let beside = input.with_extension("svg");
+    if beside == input {
+        input.with_extension("timeline.svg")
+    } else {
+        beside
+    }
+}
+
+/// Refuses an output `path` that is one of `inputs`: the same file by canonical path, or (on Unix)
+/// the same device and inode, so no spelling or hard link of an input can be overwritten by a
+/// command's output (issue 12). A `path` that does not exist yet is never an input.
+///
+/// # Errors
+/// [`FsError::OverInput`] naming the output and the input.
+pub fn ensure_not_input<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<(), FsError> {
+    let Ok(out) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let canonical = std::fs::canonicalize(path).ok();
+    for input in inputs.iter().map(AsRef::as_ref) {
+        let Ok(meta) = std::fs::metadata(input) else {
+            continue;
+        };
+        let same_path = canonical.is_some() && canonical == std::fs::canonicalize(input).ok();
+        if same_path || same_inode(&out, &meta) {
+            return Err(FsError::OverInput {
+                path: path.to_owned(),
+                input: input.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, renamed into place

@@ -4,7 +4,7 @@
 //! no report formatting live here; the wall clock is read only here, to time runs and searches.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -68,11 +68,15 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
 
 fn test(a: TestArgs) -> Result<ExitCode> {
     use tcpsim::expect::{TestOptions, model_files, properties};
-    let cases = properties(&model_files(&a.models)?)?;
+    let files = model_files(&a.models)?;
+    if let Some(junit) = &a.junit {
+        fsio::ensure_not_input(junit, &files)?;
+    }
+    let cases = properties(&files)?;
     let opts = TestOptions {
         cases: a.cases,
         seed: a.seed,
-        threads: threads(a.jobs),
+        threads: tcpsim::search::sweep::threads(a.jobs),
         ..TestOptions::new()
     };
     let results = tcpsim::expect::run(&cases, &opts);
@@ -189,6 +193,10 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
     let text = reproducer_toml(found, &opts, &outcome);
     let path = (a.out)
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}.toml", base.name, a.target)));
+    fsio::ensure_not_input(
+        &path,
+        &[&a.model, a.matching.as_deref().unwrap_or(&a.model)],
+    )?;
     fsio::create_parent_dir(&path)?;
     fsio::write_atomic(&path, text.as_bytes())?;
     let matching = opts.matching.as_ref();
@@ -196,17 +204,6 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
         &a.target, &outcome, found, matching, &path, &text, wall,
     ))?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn threads(jobs: Option<usize>) -> usize {
-    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1)
-}
-
-/// The model's text, once the file itself has been validated (so its errors carry file:line:col).
-fn read_model(model: &Path) -> Result<String> {
-    Scenario::load(model)?;
-    std::fs::read_to_string(model).with_context(|| format!("reading {}", model.display()))
 }
 
 fn sweep(a: SweepArgs) -> Result<ExitCode> {
@@ -217,20 +214,23 @@ fn sweep(a: SweepArgs) -> Result<ExitCode> {
     if a.seeds == 0 {
         anyhow::bail!("--seeds must be at least 1");
     }
-    let text = read_model(&a.model)?;
+    let text = Scenario::load_text(&a.model)?.1;
     let sweep = Sweep {
         text: &text,
         path: &a.model,
         params: &params,
         seeds: a.seeds,
         shard,
-        threads: threads(a.jobs),
+        threads: tcpsim::search::sweep::threads(a.jobs),
     };
     let bar = progress_bar();
     let csv = sweep.run(&|d, t| show_progress(&bar, d as u64, t as u64))?;
     bar.abandon();
     match &a.out {
-        Some(path) => fsio::write_atomic(path, csv.as_bytes())?,
+        Some(path) => {
+            fsio::ensure_not_input(path, &[&a.model])?;
+            fsio::write_atomic(path, csv.as_bytes())?
+        }
         None => out(&csv)?,
     }
     Ok(ExitCode::SUCCESS)
@@ -241,8 +241,8 @@ fn mitigate(a: MitigateArgs) -> Result<ExitCode> {
     if a.seeds == 0 {
         anyhow::bail!("--seeds must be at least 1");
     }
-    let text = read_model(&a.model)?;
-    let threads = threads(a.jobs);
+    let text = Scenario::load_text(&a.model)?.1;
+    let threads = tcpsim::search::sweep::threads(a.jobs);
     let rows = tcpsim::search::mitigate::mitigate(
         &text,
         &a.model,
@@ -287,9 +287,10 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
             (opts.from, opts.to, opts.conn) = (a.from, a.to, a.conn);
             timeline(&trace, tcpsim::model::CapturePoint::Server, &opts)?
         };
-        (svg, input.with_extension("svg"))
+        (svg, fsio::svg_beside(input))
     };
     let path = a.out.unwrap_or(default_out);
+    fsio::ensure_not_input(&path, &[input, &input.join("run.toml")])?;
     fsio::write_atomic(&path, svg.as_bytes())?;
     out(&format!("wrote {}\n", path.display()))?;
     Ok(ExitCode::SUCCESS)

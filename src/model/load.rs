@@ -65,6 +65,15 @@ impl Scenario {
         Scenario::from_toml(&doc.to_string(), path).map_err(|e| set::blame(&applied, e))
     }
 
+    /// Loads a model file and also returns its text (for runs that apply overrides to it).
+    ///
+    /// # Errors
+    /// As [`Scenario::load`].
+    pub fn load_text(path: &Path) -> Result<(Scenario, String), ModelError> {
+        let text = read_model(path)?;
+        Ok((Scenario::from_toml(&text, path)?, text))
+    }
+
     /// Parses and validates model text; `path` is only used in errors.
     ///
     /// # Errors

@@ -49,6 +49,12 @@ pub fn par_map<T: Sync, R: Send>(
         .collect()
 }
 
+/// Worker threads: `jobs`, or every core when not given (at least one).
+pub fn threads(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
 /// One swept parameter: a dotted model key and its values (as `--set` values).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {

@@ -654,3 +654,68 @@ fn broken_pipe_is_success() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// Proves the regression of issue 12, item 5: no output replaces an input. A text capture named
+// `.svg` is plotted beside itself (`cap.timeline.svg`) and left as it was; `--out` naming the input
+// (directly, or through another spelling of its path) is refused with exit 2 for plot, search,
+// sweep and test --junit, and every input keeps its bytes.
+#[test]
+fn issue_12_outputs_never_replace_inputs() {
+    let dir = scratch("cli_over_input");
+    let cap = dir.join("cap.svg");
+    fs::copy(observed("esp32-wifi-stale-fin-a.txt"), &cap).unwrap();
+    let cap_bytes = fs::read(&cap).unwrap();
+    let o = tcpsim(&["plot", p(&cap)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        fs::read(&cap).unwrap(),
+        cap_bytes,
+        "the capture was replaced"
+    );
+    assert!(dir.join("cap.timeline.svg").is_file());
+
+    let model = dir.join("m.toml");
+    fs::copy(root().join("models/esp32-wifi-stale-fin.toml"), &model).unwrap();
+    let model_bytes = fs::read(&model).unwrap();
+    let other_spelling = dir.join(".").join("m.toml");
+    for args in [
+        vec!["plot", p(&cap), "--out", p(&cap)],
+        vec![
+            "search",
+            p(&model),
+            "--target",
+            "stale-seq-after-fin",
+            "--cases",
+            "20",
+            "--out",
+            p(&model),
+        ],
+        vec![
+            "sweep",
+            p(&model),
+            "--param",
+            "server.idle_timeout=10s..20s:2",
+            "--out",
+            p(&other_spelling),
+        ],
+        vec!["test", p(&model), "--junit", p(&model)],
+    ] {
+        let o = tcpsim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("refusing to write"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            fs::read(&cap).unwrap(),
+            cap_bytes,
+            "{args:?} replaced the capture"
+        );
+        assert_eq!(
+            fs::read(&model).unwrap(),
+            model_bytes,
+            "{args:?} replaced the model"
+        );
+    }
+}

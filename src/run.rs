@@ -5,8 +5,9 @@
 //! Guarantees: outputs stream to disk while the simulation runs (memory stays flat); they are
 //! written into a hidden temporary directory beside the destination (unique to the run) and
 //! renamed into place only when complete, so a failed or interrupted run never leaves a
-//! half-written output directory; an existing destination is refused unless `force` is set, and even then only a previous tcpsim
-//! output directory (one holding `run.toml`) or an empty directory is replaced.
+//! half-written output directory; the destination is resolved first and may not be the current
+//! directory or one of its parents; an existing destination is refused unless `force` is set, and
+//! even then only one holding nothing but files tcpsim writes (or nothing) is replaced.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
@@ -165,12 +166,19 @@ pub enum RunError {
     /// The destination exists and `force` was not given.
     #[error("{} already exists (use --force to replace it)", .0.display())]
     Exists(PathBuf),
-    /// The destination exists but does not look like a tcpsim output directory.
+    /// The destination exists but holds something tcpsim did not write.
     #[error(
-        "{} exists and is not a tcpsim output directory (no run.toml); refusing to replace it",
-        .0.display()
+        "{} exists and holds files tcpsim did not write (it writes only {}); refusing to replace it",
+        .0.display(),
+        OUTPUT_FILES.join(", ")
     )]
     NotOurs(PathBuf),
+    /// The destination is the current directory or one of its parents.
+    #[error(
+        "{} is the current directory or one of its parents; refusing to write outputs there",
+        .0.display()
+    )]
+    Encloses(PathBuf),
     /// A file could not be written.
     #[error("{}", path.display())]
     Io {
@@ -204,7 +212,76 @@ fn create(path: &Path) -> Result<BufWriter<File>, RunError> {
         .map_err(io_at(path))
 }
 
+/// The names of the files `run_to_dir` writes: a directory holding nothing else is a tcpsim output
+/// directory that `--force` may replace.
+pub const OUTPUT_FILES: [&str; 7] = [
+    "run.toml",
+    "trace.txt",
+    "trace.pcap",
+    "packets.csv",
+    "events.csv",
+    "summary.json",
+    "timeline.svg",
+];
+
+/// Whether `dir` holds only files tcpsim writes (or nothing): replacing it loses nothing else.
+fn only_outputs(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries.into_iter().all(|e| {
+        e.is_ok_and(|e| {
+            e.file_type().is_ok_and(|t| t.is_file())
+                && e.file_name()
+                    .to_str()
+                    .is_some_and(|n| OUTPUT_FILES.contains(&n))
+        })
+    })
+}
+
+/// `out` as an absolute path without `.`, `..` or links in its existing part, and its parent and
+/// name; refuses the current directory and its ancestors (issue 12: `--out .` and `--out od/..`).
+fn resolve_out(out: &Path) -> Result<(PathBuf, PathBuf, String), RunError> {
+    let bad = || RunError::NotOurs(out.to_owned());
+    let abs = std::path::absolute(out).map_err(io_at(out))?;
+    // Existing part canonical (links resolved); the rest appended, `.` and `..` folded.
+    let mut resolved = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !resolved.pop() {
+                    return Err(bad());
+                }
+            }
+            c => {
+                resolved.push(c);
+                if let Ok(canon) = fs::canonicalize(&resolved) {
+                    resolved = canon;
+                }
+            }
+        }
+    }
+    let cwd = std::env::current_dir().map_err(io_at(out))?;
+    let cwd = fs::canonicalize(&cwd).unwrap_or(cwd);
+    let (Some(parent), Some(name)) = (resolved.parent(), resolved.file_name()) else {
+        return Err(bad());
+    };
+    if cwd.starts_with(&resolved) {
+        return Err(RunError::Encloses(out.to_owned()));
+    }
+    Ok((
+        resolved.clone(),
+        parent.to_owned(),
+        name.to_string_lossy().into_owned(),
+    ))
+}
+
 /// Simulates `scenario` and writes the chosen outputs into directory `out`.
+///
+/// `out` is resolved first (`od/.` and `od/../od` are `od`); the current directory and its parents
+/// are refused. An existing `out` is replaced only with `force`, and only when it holds nothing but
+/// files tcpsim writes ([`OUTPUT_FILES`]) — a directory with anything else in it is refused whole.
 ///
 /// # Errors
 /// [`RunError`]; on error nothing is left at `out` (an existing directory is kept as it was).
@@ -214,25 +291,16 @@ pub fn run_to_dir(
     force: bool,
     outputs: Outputs,
 ) -> Result<Report, RunError> {
-    if out.exists() {
+    let (dest, parent, name) = resolve_out(out)?;
+    if dest.exists() {
         if !force {
             return Err(RunError::Exists(out.to_owned()));
         }
-        let empty = fs::read_dir(out)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !out.is_dir() || !(empty || out.join("run.toml").is_file()) {
+        if !dest.is_dir() || !only_outputs(&dest) {
             return Err(RunError::NotOurs(out.to_owned()));
         }
     }
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let out = dest.as_path();
     fs::create_dir_all(&parent).map_err(io_at(&parent))?;
     let tmp = PartialDir::create(&parent, &name).map_err(io_at(out))?;
     // Errors name the destination, not the temporary directory.

@@ -116,10 +116,12 @@ fn existing_dir_needs_force() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(names(&dir), ["run.toml", "summary.json", "trace.txt"]);
-    assert!(
-        !dir.parent().unwrap().join(".out.partial").exists(),
-        "no temporary directory left"
-    );
+    let left: Vec<_> = fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "temporary directories left: {left:?}");
 }
 
 // Proves --force never deletes a directory that is not a tcpsim output directory.
@@ -136,7 +138,7 @@ fn force_refuses_foreign_directory() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("not a tcpsim output directory"),
+        stderr(&o).contains("holds files tcpsim did not write"),
         "{}",
         stderr(&o)
     );
@@ -718,4 +720,50 @@ fn issue_12_outputs_never_replace_inputs() {
             "{args:?} replaced the model"
         );
     }
+}
+
+// Proves the regression of issue 12, item 3: `--out` is resolved before anything is replaced.
+// `od/.` and `od/../od` replace `od` itself (outputs land in it, nothing stranded beside it);
+// `.` and a parent of the current directory are refused; a directory holding a file tcpsim did
+// not write (even beside a `run.toml`) is refused with --force and keeps every file.
+#[test]
+fn issue_12_force_replaces_only_tcpsim_outputs() {
+    let dir = scratch("cli_force_resolve");
+    let run = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+            .args(["run", p(&root().join("models/close-wait-leak.toml"))])
+            .args(["--out", out, "--force", "--outputs", "summary"])
+            .current_dir(&dir)
+            .output()
+            .expect("runs")
+    };
+    assert_eq!(run("od").status.code(), Some(0));
+    for spelling in ["od/.", "od/../od"] {
+        let o = run(spelling);
+        assert_eq!(o.status.code(), Some(0), "{spelling}: {}", stderr(&o));
+        assert!(dir.join("od/summary.json").is_file(), "{spelling}");
+    }
+    for spelling in [".", "od/.."] {
+        let o = run(spelling);
+        assert_eq!(o.status.code(), Some(2), "{spelling}: {}", stderr(&o));
+        assert!(stderr(&o).contains("current directory"), "{}", stderr(&o));
+    }
+    fs::create_dir(dir.join("keep")).unwrap();
+    fs::write(dir.join("keep/run.toml"), "").unwrap();
+    fs::write(dir.join("keep/mine.txt"), "precious").unwrap();
+    let o = run("keep");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(dir.join("keep/mine.txt")).unwrap(),
+        "precious"
+    );
+    let stranded: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(
+        stranded.is_empty(),
+        "temporary directories left: {stranded:?}"
+    );
 }

@@ -69,6 +69,15 @@ pub enum DurationError {
         /// What `humantime` found wrong (part of the message, so not a `source`).
         reason: humantime::DurationError,
     },
+    /// Not a whole number of microseconds, the resolution of simulated time (issue 12: `"999ns"`
+    /// became 0 and was reported as "must be longer than 0s").
+    #[error(
+        "duration {input:?} is not a whole number of microseconds (simulated time counts microseconds)"
+    )]
+    SubMicrosecond {
+        /// The text as given.
+        input: String,
+    },
     /// Longer than half of the simulation clock's range.
     #[error("duration {input:?} is too long")]
     TooLong {
@@ -86,12 +95,17 @@ pub struct OptDurError(pub DurationError);
 /// Parses a duration string with units (`"250ms"`, `"15s"`, `"1h 30m"`, `"0s"`).
 ///
 /// # Errors
-/// [`DurationError`]: no unit, not a number, or too long.
+/// [`DurationError`]: no unit, not a number, finer than a microsecond, or too long.
 pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let d = humantime::parse_duration(s.trim()).map_err(|reason| DurationError::Syntax {
         input: s.to_string(),
         reason,
     })?;
+    if d.subsec_nanos() % 1000 != 0 {
+        return Err(DurationError::SubMicrosecond {
+            input: s.to_string(),
+        });
+    }
     let micros = d.as_micros();
     if micros > i64::MAX as u128 / 2 {
         return Err(DurationError::TooLong {
@@ -279,6 +293,16 @@ mod tests {
         );
         assert_eq!("off".parse::<OptDur>(), Ok(OptDur::OFF));
         assert_eq!(" 2s ".parse::<Dur>(), Ok(Dur::secs(2)));
+        // Issue 12: below the clock's resolution is an error of its own, not a zero.
+        for finer in ["999ns", "1500ns"] {
+            assert_eq!(
+                parse_duration(finer),
+                Err(DurationError::SubMicrosecond {
+                    input: finer.into()
+                })
+            );
+        }
+        assert_eq!(parse_duration("2000ns"), Ok(Duration::from_micros(2)));
     }
 
     // Proves the clock never goes backwards and counts repeated steps at one instant.

@@ -48,7 +48,7 @@ pub fn import(
 ) -> Result<(Endpoints, ImportStats), ImportError> {
     let err = |message: String| ImportError::file(path, message);
     let mut rd = create_reader(1 << 16, reader)
-        .map_err(|e| err(format!("not a readable pcap/pcapng file: {e:?}")))?;
+        .map_err(|e| err(format!("not a readable pcap/pcapng file: {}", describe(&e))))?;
     let mut endpoints = Endpoints::default();
     let mut stats = ImportStats::default();
     let mut legacy: Option<(Linktype, bool)> = None;
@@ -91,9 +91,20 @@ pub fn import(
                             err(format!("packet on undeclared interface {}", epb.if_id))
                         })?;
                         let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                        let us = (u128::from(ts) * 1_000_000 / u128::from(i.resolution)) as i64;
+                        let us = (u128::from(ts) * 1_000_000 / u128::from(i.resolution))
+                            .try_into()
+                            .ok()
+                            .and_then(|us: i64| us.checked_add(i.offset.checked_mul(1_000_000)?))
+                            .filter(|us| *us >= 0)
+                            .ok_or_else(|| {
+                                err(format!(
+                                    "a packet's timestamp (with its interface's offset of {} s) \
+                                     is out of range",
+                                    i.offset
+                                ))
+                            })?;
                         let caplen = (epb.caplen as usize).min(epb.data.len());
-                        Some((i.linktype, us + i.offset * 1_000_000, &epb.data[..caplen]))
+                        Some((i.linktype, us, &epb.data[..caplen]))
                     }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                         let i = ifaces
@@ -127,9 +138,9 @@ pub fn import(
                 }
                 last_incomplete = true;
                 rd.refill()
-                    .map_err(|e| err(format!("cannot read: {e:?}")))?;
+                    .map_err(|e| err(format!("cannot read: {}", describe(&e))))?;
             }
-            Err(e) => return Err(err(format!("corrupt capture: {e:?}"))),
+            Err(e) => return Err(err(format!("corrupt capture: {}", describe(&e)))),
         }
     }
     if stats.packets + stats.non_tcp == 0 {
@@ -163,6 +174,23 @@ fn ip_payload(lt: Linktype, data: &[u8]) -> Option<&[u8]> {
         }
         Linktype::NULL | Linktype::LOOP => data.get(4..),
         _ => None,
+    }
+}
+
+/// What a `pcap-parser` error means, in the user's terms (not the crate's type names).
+fn describe<I>(e: &PcapError<I>) -> String {
+    match e {
+        PcapError::Eof | PcapError::UnexpectedEof | PcapError::Incomplete(_) => {
+            "the file ends inside a block (truncated)".into()
+        }
+        PcapError::BufferTooSmall => "a block is larger than 64 KiB (a corrupt length?)".into(),
+        PcapError::ReadError => "the file could not be read".into(),
+        PcapError::HeaderNotRecognized => {
+            "the header is neither pcap nor pcapng (unrecognised magic number)".into()
+        }
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("a malformed block ({})", kind.description())
+        }
     }
 }
 

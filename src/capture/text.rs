@@ -115,13 +115,19 @@ pub fn import(
                 stats.packets += 1;
                 sink(&packet, &mut endpoints);
             }
+            Err(_) if line.contains('\0') => {
+                return Err(err(
+                    "binary data: not tcpdump text, and not a pcap or pcapng file either".into(),
+                ));
+            }
             Err(why) => {
                 if opts.lenient {
                     skip(&mut stats, lineno, line);
                     continue;
                 }
                 return Err(err(format!(
-                    "not a tcpdump packet line ({why}): {}",
+                    "not a tcpdump packet line ({}): {}",
+                    clip(&why),
                     clip(line)
                 )));
             }
@@ -145,9 +151,18 @@ fn skip(stats: &mut ImportStats, lineno: usize, line: &str) {
     }
 }
 
-fn clip(line: &str) -> String {
-    let mut s: String = line.chars().take(100).collect();
-    if line.chars().count() > 100 {
+/// At most 100 characters of `text` for an error message, control characters escaped (a binary
+/// file read as text must not fill the terminal).
+fn clip(text: &str) -> String {
+    let mut s = String::new();
+    for c in text.chars().take(100) {
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
+    if text.chars().nth(100).is_some() {
         s.push_str("...");
     }
     s

@@ -767,3 +767,32 @@ fn issue_12_force_replaces_only_tcpsim_outputs() {
         "temporary directories left: {stranded:?}"
     );
 }
+
+// Proves the regression of issue 12, item 10 (errors in the user's terms): a file of zeros is
+// called binary data in one short line, and broken pcap data is described without the parser
+// crate's type names (`HeaderNotRecognized`, `NomError`, `BufferTooSmall`, `UnexpectedEof`).
+#[test]
+fn issue_12_capture_errors_in_user_terms() {
+    let dir = scratch("cli_capture_errors");
+    let zeros = dir.join("zeros.pcap");
+    fs::write(&zeros, vec![0u8; 20 << 20]).unwrap();
+    let mut truncated = vec![0xd4, 0xc3, 0xb2, 0xa1];
+    truncated.extend_from_slice(b"garbage");
+    let short = dir.join("short.pcap");
+    fs::write(&short, truncated).unwrap();
+    for (file, says) in [(&zeros, "binary data"), (&short, "truncated")] {
+        let o = tcpsim(&["analyze", p(file)]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains(says), "{e}");
+        assert!(e.len() < 300, "a {} byte message", e.len());
+        for internal in [
+            "HeaderNotRecognized",
+            "NomError",
+            "BufferTooSmall",
+            "UnexpectedEof",
+        ] {
+            assert!(!e.contains(internal), "{e}");
+        }
+    }
+}

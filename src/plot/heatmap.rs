@@ -173,9 +173,23 @@ fn cell_label(v: f64, labels: &[String]) -> String {
     }
 }
 
+/// The label of a cell: its rate in percent, or `n/a` for a cell without a rate (no run of it
+/// succeeded), never `NaN%` (issue 12).
+pub(super) fn rate_label(rate: f64) -> String {
+    if rate.is_finite() {
+        format!("{:.0}%", rate * 100.0)
+    } else {
+        "n/a".into()
+    }
+}
+
 /// One cell at (`x`, `y`): shaded by its rate, framed, and labelled with the rate in percent.
 fn draw_cell(chart: &mut F64Chart<'_, '_>, x: f64, y: f64, rate: f64) -> Result<(), PlotError> {
-    let shade = (255.0 - rate * 200.0) as u8;
+    let shade = if rate.is_finite() {
+        (255.0 - rate.clamp(0.0, 1.0) * 200.0) as u8
+    } else {
+        255
+    };
     chart.draw_series(std::iter::once(Rectangle::new(
         [(x, y), (x + 1.0, y + 1.0)],
         RGBColor(255, shade, shade).filled(),
@@ -185,7 +199,7 @@ fn draw_cell(chart: &mut F64Chart<'_, '_>, x: f64, y: f64, rate: f64) -> Result<
         RGBColor(200, 200, 200).stroke_width(1),
     )))?;
     chart.draw_series(std::iter::once(Text::new(
-        format!("{:.0}%", rate * 100.0),
+        rate_label(rate),
         (x + 0.5, y + 0.5),
         text_style(13, HPos::Center, VPos::Center),
     )))?;

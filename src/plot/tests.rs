@@ -40,3 +40,12 @@ fn labels_do_not_overlap() {
     assert!(placed[2].0 < 300.0, "{:?}", placed[2]);
     assert_eq!(placed[3].0, 302.0);
 }
+
+// Proves a heatmap cell without a rate (NaN: no run of the cell succeeded) is labelled "n/a", not
+// "NaN%" (issue 12, item 10), and that rates print as whole percents.
+#[test]
+fn heatmap_labels_never_nan() {
+    assert_eq!(super::heatmap::rate_label(f64::NAN), "n/a");
+    assert_eq!(super::heatmap::rate_label(0.5), "50%");
+    assert_eq!(super::heatmap::rate_label(1.0), "100%");
+}

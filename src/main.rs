@@ -23,17 +23,15 @@ use tcpsim::{Scenario, fsio, report};
 fn main() -> ExitCode {
     // smoltcp logs through `log`: RUST_LOG=debug shows the stacks' own view.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off")).init();
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        std::process::exit(if e.use_stderr() { 2 } else { 0 })
+    });
+    // Interrupted (SIGINT, SIGTERM): no half-written output directory is left behind.
+    let _ = ctrlc::set_handler(|| {
+        tcpsim::run::remove_partial_dirs();
+        std::process::exit(130)
+    });
     let outcome = match cli.command {
         Command::Run(a) => run(a),
         Command::Analyze(a) => analyze(a),

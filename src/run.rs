@@ -315,8 +315,7 @@ pub fn run_to_dir(
         fs::remove_dir_all(out).map_err(io_at(out))?;
     }
     fs::rename(&tmp.0, out).map_err(io_at(out))?;
-    // Renamed into place: nothing is left to remove.
-    std::mem::forget(tmp);
+    tmp.keep();
     Ok(report)
 }
 
@@ -324,24 +323,82 @@ pub fn run_to_dir(
 /// (`.NAME.PID-N.partial`), removed when dropped.
 struct PartialDir(PathBuf);
 
+/// The temporary directories of the runs in progress, for [`remove_partial_dirs`].
+static PARTIALS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the temporary directories of every run in progress in this process: what a signal
+/// handler calls before the process exits (SIGINT, SIGTERM), so an interrupted run leaves nothing
+/// behind (issue 12, item 9). `tcpsim` installs such a handler.
+pub fn remove_partial_dirs() {
+    let dirs = PARTIALS.lock().map(|mut d| std::mem::take(&mut *d));
+    for dir in dirs.unwrap_or_default() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
 impl PartialDir {
     fn create(parent: &Path, name: &str) -> io::Result<PartialDir> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        remove_stale(parent, name);
         loop {
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let p = parent.join(format!(".{name}.{}-{n}.partial", std::process::id()));
             match fs::create_dir(&p) {
-                Ok(()) => return Ok(PartialDir(p)),
+                Ok(()) => {
+                    if let Ok(mut d) = PARTIALS.lock() {
+                        d.push(p.clone());
+                    }
+                    return Ok(PartialDir(p));
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// The directory has been renamed into place: nothing is left to remove.
+    fn keep(self) {
+        self.forget_path();
+        std::mem::forget(self);
+    }
+
+    fn forget_path(&self) {
+        if let Ok(mut d) = PARTIALS.lock() {
+            d.retain(|p| *p != self.0);
         }
     }
 }
 
 impl Drop for PartialDir {
     fn drop(&mut self) {
+        self.forget_path();
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes the temporary directories `.NAME.PID-N.partial` in `parent` left by runs that were
+/// killed (their process no longer exists; on Linux, where `/proc` tells).
+fn remove_stale(parent: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let pid = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".partial"))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, n)| n.parse::<u64>().ok().and(pid.parse::<u32>().ok()));
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
 

@@ -796,3 +796,52 @@ fn issue_12_capture_errors_in_user_terms() {
         }
     }
 }
+
+// Proves the regression of issue 12, item 9: a run interrupted by SIGINT or SIGTERM removes its
+// temporary directory and exits 130, and a temporary directory left by a killed run (its process
+// gone) is removed by the next run to the same place. Unix only (signals sent with `kill`).
+#[cfg(unix)]
+#[test]
+fn issue_12_interrupted_runs_leave_nothing() {
+    let dir = scratch("cli_interrupt");
+    let partials = || -> Vec<String> {
+        fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".partial"))
+            .collect()
+    };
+    for signal in ["-INT", "-TERM"] {
+        // A stale directory of a process that cannot exist (above any pid_max).
+        fs::create_dir(dir.join(".od.4294967294-0.partial")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+            .args(["run", p(&root().join("models/esp32-wifi-telemetry.toml"))])
+            .args(["--duration", "100h", "--out", "od"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while partials().len() != 1 || partials()[0].contains("4294967294") {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "run never started: {:?}",
+                partials()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{signal}: {status:?}");
+        assert!(partials().is_empty(), "{signal}: left {:?}", partials());
+        assert!(!dir.join("od").exists(), "{signal}: a half-written od");
+    }
+}

@@ -60,8 +60,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         on_outage: OutagePolicy::Drop,
         power_save: Some(PowerSave {
             beacon_interval: "102400us".parse()?,
-            dtim: 1,
+            dtim: 5,
             beacon_loss: Dur::secs(6),
+            ..PowerSave::default()
         }),
         ..LinkModel::default()
     };

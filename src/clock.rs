@@ -92,6 +92,12 @@ pub enum DurationError {
 #[error("{0}, or \"off\"")]
 pub struct OptDurError(pub DurationError);
 
+/// A timer-phase string that does not parse: as [`DurationError`], adding that `"seed"` is also
+/// accepted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}, or \"seed\"")]
+pub struct PhaseError(pub DurationError);
+
 /// Parses a duration string with units (`"250ms"`, `"15s"`, `"1h 30m"`, `"0s"`).
 ///
 /// # Errors
@@ -188,7 +194,49 @@ macro_rules! serde_as_string {
     )*};
 }
 
-serde_as_string!(Dur, OptDur);
+serde_as_string!(Dur, OptDur, Phase);
+
+/// A timer's phase: where on its grid a periodic stack timer ticks, as an offset from time zero
+/// (`"120ms"`), or `"seed"`: drawn from the endpoint's random stream, so seeds explore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Phase(pub Option<Duration>);
+
+impl Phase {
+    /// Drawn from the seed.
+    pub const SEED: Phase = Phase(None);
+
+    /// The phase within a grid of `period`: the fixed offset modulo the period, or `draw` (a
+    /// uniform fraction in [0, 1)) of the period.
+    pub fn resolve(self, period: Duration, draw: f64) -> Duration {
+        let p = period.total_micros().max(1);
+        match self.0 {
+            Some(d) => Duration::from_micros(d.total_micros() % p),
+            None => Duration::from_micros(((draw * p as f64) as u64).min(p - 1)),
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("seed"),
+            Some(d) => f.write_str(&format_duration(d)),
+        }
+    }
+}
+
+impl std::str::FromStr for Phase {
+    type Err = PhaseError;
+    fn from_str(s: &str) -> Result<Self, PhaseError> {
+        if s.trim() == "seed" {
+            Ok(Phase(None))
+        } else {
+            parse_duration(s)
+                .map(|d| Phase(Some(d)))
+                .map_err(PhaseError)
+        }
+    }
+}
 
 /// An optional duration: a string with units, or `"off"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

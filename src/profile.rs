@@ -40,7 +40,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Duration, OptDur};
+use crate::clock::{Dur, Duration, OptDur, Phase};
 
 /// A named stack preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -73,32 +73,65 @@ impl Profile {
                 timer_scale: 1.0,
                 timer_tick: OptDur::OFF,
                 clamp_peer_mss: false,
+                emulate: Emulate::Smoltcp,
+                rto_initial: Dur::secs(1),
+                rto_min: Dur::secs(1),
+                rto_max: Dur::secs(60),
+                max_retries: 0,
+                slow_timer_phase: Phase::SEED,
+                fast_timer_phase: Phase::SEED,
+                time_wait: Dur::secs(10),
+                fin_wait2: OptDur::OFF,
+                keep_alive_interval: Dur::secs(75),
+                keep_alive_probes: 9,
             },
             Profile::LwipEsp32 => TcpModel {
-                rx_buffer: 5744,
-                tx_buffer: 5744,
+                rx_buffer: 5760,
+                tx_buffer: 5760,
                 mss: 1440,
                 nagle: true,
-                ack_delay: ms(125),
+                ack_delay: OptDur::OFF,
                 congestion: Congestion::Reno,
                 keep_alive: OptDur::OFF,
                 user_timeout: OptDur::OFF,
-                timer_scale: 1.5,
+                timer_scale: 1.0,
                 timer_tick: OptDur::OFF,
                 clamp_peer_mss: true,
+                emulate: Emulate::Lwip,
+                rto_initial: Dur::ms(1500),
+                rto_min: Dur::ms(500),
+                rto_max: Dur::secs(16383),
+                max_retries: 12,
+                slow_timer_phase: Phase::SEED,
+                fast_timer_phase: Phase::SEED,
+                time_wait: Dur::secs(120),
+                fin_wait2: OptDur(Some(Duration::from_secs(20))),
+                keep_alive_interval: Dur::secs(75),
+                keep_alive_probes: 9,
             },
             Profile::Linux => TcpModel {
                 rx_buffer: 65535,
                 tx_buffer: 65535,
                 mss: 1460,
                 nagle: true,
-                ack_delay: ms(40),
+                ack_delay: OptDur::OFF,
                 congestion: Congestion::Cubic,
                 keep_alive: OptDur::OFF,
                 user_timeout: OptDur::OFF,
                 timer_scale: 1.0,
                 timer_tick: OptDur::OFF,
                 clamp_peer_mss: false,
+                emulate: Emulate::Linux,
+                rto_initial: Dur::secs(1),
+                rto_min: Dur::ms(200),
+                rto_max: Dur::secs(120),
+                max_retries: 15,
+                slow_timer_phase: Phase::SEED,
+                fast_timer_phase: Phase::SEED,
+                time_wait: Dur::secs(60),
+                fin_wait2: OptDur(Some(Duration::from_secs(60))),
+                keep_alive_interval: Dur::secs(75),
+                keep_alive_probes: 9,
             },
         }
     }
@@ -107,7 +140,8 @@ impl Profile {
     pub fn close_policy(self) -> ClosePolicy {
         match self {
             Profile::Linux => ClosePolicy::Linux,
-            Profile::Smoltcp | Profile::LwipEsp32 => ClosePolicy::Smoltcp,
+            Profile::LwipEsp32 => ClosePolicy::Lwip,
+            Profile::Smoltcp => ClosePolicy::Smoltcp,
         }
     }
 }
@@ -142,6 +176,47 @@ pub struct TcpModel {
     /// Treat the peer's announced MSS as at most our own, as lwIP effectively does when it sizes its
     /// congestion window from its own MSS (smoltcp uses the peer's).
     pub clamp_peer_mss: bool,
+    /// Which real stack's timers and retransmission rules tcpsim's layer around smoltcp keeps
+    /// (`"smoltcp"`: none, smoltcp's own). The fields below apply to `"lwip"` and `"linux"`.
+    pub emulate: Emulate,
+    /// The first retransmission timeout. lwIP: the base RTO (`LWIP_TCP_RTO_TIME`), counted in
+    /// 500 ms slow-timer ticks and adapting from there; Linux: `TCP_TIMEOUT_INIT`.
+    pub rto_initial: Dur,
+    /// Linux: the floor of the RTO's variance term (`TCP_RTO_MIN`): RTO = srtt + max(rto_min,
+    /// 4·rttvar). lwIP: the slow-timer tick (500 ms), not settable.
+    pub rto_min: Dur,
+    /// Linux: the largest RTO (`TCP_RTO_MAX`). lwIP's waits are the base × 128 at most.
+    pub rto_max: Dur,
+    /// Retransmissions of one segment before the connection is dropped silently (lwIP
+    /// `TCP_MAXRTX`, Linux `tcp_retries2`); 0 = never give up.
+    pub max_retries: u32,
+    /// lwIP: the phase of the 500 ms slow timer (retransmissions), or `"seed"`.
+    pub slow_timer_phase: Phase,
+    /// lwIP: the phase of the 250 ms fast timer (delayed ACKs), or `"seed"`.
+    pub fast_timer_phase: Phase,
+    /// How long TIME-WAIT lasts (lwIP 2 MSL = 120 s, Linux `TCP_TIMEWAIT_LEN` = 60 s).
+    pub time_wait: Dur,
+    /// How long a socket the application closed waits in FIN-WAIT-2 for the peer's FIN before it is
+    /// dropped (lwIP `TCP_FIN_WAIT_TIMEOUT` 20 s, Linux `tcp_fin_timeout` 60 s), or `"off"`.
+    pub fin_wait2: OptDur,
+    /// Keep-alive (with `keep_alive` on, which is then the idle time before the first probe): time
+    /// between unanswered probes.
+    pub keep_alive_interval: Dur,
+    /// Keep-alive: unanswered probes before the connection is reset.
+    pub keep_alive_probes: u32,
+}
+
+/// The real stack whose timers and retransmission rules tcpsim keeps around smoltcp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Emulate {
+    /// None: smoltcp's own timers and retransmissions.
+    #[default]
+    Smoltcp,
+    /// lwIP (ESP-IDF): 500 ms slow timer, shift-from-base backoff, 250 ms fast timer.
+    Lwip,
+    /// Linux: RFC 6298 RTO with a 200 ms floor, quick ACKs.
+    Linux,
 }
 
 impl Default for TcpModel {
@@ -173,4 +248,7 @@ pub enum ClosePolicy {
     /// Linux's: the socket is gone and the data is answered with a bare RST whose seq is the
     /// segment's ack (`tcp_rcv_state_process`, RFC 1122 "MUST send a reset").
     Linux,
+    /// lwIP's: the pcb is aborted and sends RST|ACK with its own snd.nxt and rcv.nxt (`tcp_in.c`
+    /// `TF_RXCLOSED` → `tcp_abort`); the data is discarded.
+    Lwip,
 }

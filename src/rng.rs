@@ -20,6 +20,8 @@ pub enum Stream {
     Client = 4,
     /// The server endpoint.
     Server = 5,
+    /// The station's power-save wake phase.
+    PowerSave = 6,
 }
 
 /// A seeded random stream.

@@ -177,6 +177,8 @@ pub struct App {
     kind: Kind,
     idle_timeout: Option<Duration>,
     on_peer_close: OnPeerClose,
+    /// Greeting bytes still to write.
+    greeting: u64,
     connected: bool,
     last_read: Instant,
     written: u64,
@@ -253,6 +255,7 @@ impl App {
             kind,
             idle_timeout: m.idle_timeout.0,
             on_peer_close: m.on_peer_close,
+            greeting: m.greeting,
             connected: false,
             last_read: Instant::ZERO,
             written: 0,
@@ -345,6 +348,12 @@ impl App {
             return self.eof_on_zero_read(socket, out);
         }
         let mut did = false;
+        if self.greeting > 0 && !self.closed && socket.may_send() {
+            let n = self.greeting;
+            let wrote = self.write(socket, n, out);
+            self.greeting -= wrote;
+            did = wrote > 0;
+        }
         let got = self.read_all(socket, out);
         if got > 0 {
             self.last_read = now;

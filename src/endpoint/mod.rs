@@ -7,11 +7,26 @@
 //! its RST reply: seq = the segment's ack, no ACK flag, window 0 — Linux's reply
 //! (`tcp_rcv_state_process`).
 //!
-//! Guarantees: the interface's `random_seed` comes from the endpoint's own random stream; no other
-//! randomness is used.
+//! Around smoltcp, an endpoint whose `emulate` is `lwip` or `linux` runs tcpsim's layers for what
+//! smoltcp cannot be configured into (each module says what it models and how exactly):
+//! - [`rexmit`]: when and what is retransmitted (the real stack's RTO, backoff, give-up, segments);
+//! - [`lwip`]: lwIP's SYN options, announced window and fast-timer delayed ACKs;
+//! - [`harness`]: TIME-WAIT and FIN-WAIT-2 lengths and keep-alive, answered for the stack.
+//!
+//! A frame smoltcp sends goes: [`lwip::LwipOut::rewrite`] → [`rexmit::Rexmit::on_transmit`] →
+//! [`lwip::LwipOut::shape`] → the link. A frame from the link is seen by the layers, then by
+//! smoltcp. The `lwip` close policy aborts on data after close (smoltcp's RST|ACK carries its
+//! snd.nxt and rcv.nxt, as `tcp_abort` does) and discards the data.
+//!
+//! Guarantees: the interface's `random_seed` is the first draw of the endpoint's own random stream
+//! and the timer phases the next two; no other randomness is used.
 
 pub mod app;
 pub mod device;
+pub mod frame;
+pub mod harness;
+pub mod lwip;
+pub mod rexmit;
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, CongestionControl, State};
@@ -19,12 +34,15 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 
 use crate::classes::seq_after;
 use crate::clock::{Instant, earliest};
-use crate::model::{ClosePolicy, Congestion, EndpointModel};
+use crate::model::{ClosePolicy, Congestion, Emulate, EndpointModel};
 use crate::rng::{SimRng, Stream};
 use crate::trace::packet::{Ipv4Segment, TcpFlags, clamp_syn_mss};
 use crate::trace::{AppEvent, EventKind, Side};
 use app::App;
 use device::SimDevice;
+use harness::{Action, Harness};
+use lwip::LwipOut;
+use rexmit::{Rexmit, RexmitConfig, Verdict};
 
 /// The clock an endpoint's stack sees: simulated time slowed by `timer_scale` and optionally
 /// quantised to `timer_tick`, so smoltcp's built-in timers can stand in for another stack's.
@@ -90,6 +108,14 @@ pub struct Endpoint {
     next_poll: Option<Instant>,
     clock: StackClock,
     clamp_mss: Option<u16>,
+    /// The emulated stack's layers (none with `emulate = "smoltcp"`).
+    rexmit: Option<Rexmit>,
+    lwip: Option<LwipOut>,
+    harness: Option<Harness>,
+    /// Frames ready for the link, in order.
+    out: std::collections::VecDeque<Vec<u8>>,
+    /// Frames the layers produced while handling an event, before they are shaped.
+    staged: Vec<Vec<u8>>,
 }
 
 impl Endpoint {
@@ -101,7 +127,9 @@ impl Endpoint {
         };
         let mut device = SimDevice::new(me.tcp.mss + 40);
         let mut config = Config::new(HardwareAddress::Ip);
-        config.random_seed = SimRng::new(seed, stream).next_u64();
+        let mut rng = SimRng::new(seed, stream);
+        config.random_seed = rng.next_u64();
+        let (slow_draw, fast_draw) = (rng.unit(), rng.unit());
         let mut iface = Interface::new(config, &mut device, Instant::ZERO);
         iface.update_ip_addrs(|addrs| {
             // Prefix 0: the peer is on-link whatever the addresses.
@@ -117,7 +145,10 @@ impl Endpoint {
         );
         socket.set_nagle_enabled(t.nagle);
         socket.set_ack_delay(t.ack_delay.0.map(|d| clock.duration(d)));
-        socket.set_keep_alive(t.keep_alive.0.map(|d| clock.duration(d)));
+        let emulated = t.emulate != Emulate::Smoltcp;
+        if !emulated {
+            socket.set_keep_alive(t.keep_alive.0.map(|d| clock.duration(d)));
+        }
         socket.set_timeout(t.user_timeout.0.map(|d| clock.duration(d)));
         socket.set_congestion_control(match t.congestion {
             Congestion::None => CongestionControl::None,
@@ -154,6 +185,30 @@ impl Endpoint {
             clamp_mss: t
                 .clamp_peer_mss
                 .then_some(t.mss.min(usize::from(u16::MAX)) as u16),
+            rexmit: emulated.then(|| {
+                let tick = crate::clock::Duration::from_millis(500);
+                Rexmit::new(RexmitConfig {
+                    kind: t.emulate,
+                    mss: t.mss as u32,
+                    rto_initial: t.rto_initial.0,
+                    rto_min: t.rto_min.0,
+                    rto_max: t.rto_max.0,
+                    max_retries: t.max_retries,
+                    tick,
+                    phase: t.slow_timer_phase.resolve(tick, slow_draw),
+                })
+            }),
+            lwip: (t.emulate == Emulate::Lwip).then(|| {
+                let tick = crate::clock::Duration::from_millis(250);
+                LwipOut::new(
+                    t.rx_buffer,
+                    t.mss,
+                    t.fast_timer_phase.resolve(tick, fast_draw),
+                )
+            }),
+            harness: emulated.then(|| Harness::new(t)),
+            out: Default::default(),
+            staged: Vec::new(),
         }
     }
 
@@ -164,6 +219,19 @@ impl Endpoint {
         mut frame: Vec<u8>,
         out: &mut Vec<EventKind<'static>>,
     ) {
+        self.next_poll = Some(now);
+        if let Some(h) = self.harness.as_mut() {
+            h.on_received(now, &frame);
+            if self.state == State::TimeWait && self.handle.is_none() {
+                // The harness's TIME-WAIT, after smoltcp's: it answers for the stack.
+                let (reply, over) = h.time_wait_reply(&frame);
+                self.out.extend(reply);
+                if over {
+                    self.set_state(now, State::Closed, out);
+                }
+                return;
+            }
+        }
         if let Some(s) = Ipv4Segment::parse(&frame).map(|s| s.tcp) {
             if s.has(TcpFlags::RST) {
                 self.rst_received = true;
@@ -172,42 +240,91 @@ impl Endpoint {
                 && self
                     .last_ack_sent
                     .is_none_or(|a| seq_after(s.seq.wrapping_add(s.len), a));
-            if self.close_policy == ClosePolicy::Linux
-                && self.app.closed()
-                && new_data
-                && let Some(h) = self.handle.take()
-            {
-                self.sockets.remove(h);
-                self.aborted = true;
-                out.push(EventKind::App {
-                    side: self.side,
-                    event: AppEvent::Abort {
-                        why: "new data after close",
-                    },
-                });
-                self.set_state(State::Closed, out);
+            if self.app.closed() && new_data && self.data_after_close(now, out) {
+                return;
             }
+        }
+        if let Some(l) = self.lwip.as_mut() {
+            l.on_receive(&frame);
+        }
+        if let Some(r) = self.rexmit.as_mut() {
+            r.on_receive(now, &frame, &mut self.staged);
+            self.flush_staged(now);
         }
         if let Some(m) = self.clamp_mss {
             clamp_syn_mss(&mut frame, m);
         }
         self.device.rx.push_back(frame);
-        self.next_poll = Some(now);
     }
 
-    fn set_state(&mut self, to: State, out: &mut Vec<EventKind<'static>>) {
+    /// New data arrived after the application closed: the close policy decides. Returns whether
+    /// the frame is consumed (the stack must not see it).
+    fn data_after_close(&mut self, now: Instant, out: &mut Vec<EventKind<'static>>) -> bool {
+        match self.close_policy {
+            ClosePolicy::Smoltcp => false,
+            // Linux: the socket is gone; smoltcp's interface answers the segment with its bare
+            // RST reply (seq = the segment's ack), as tcp_v4_send_reset does.
+            ClosePolicy::Linux => {
+                self.drop_socket(now, "new data after close", out);
+                false
+            }
+            // lwIP: tcp_abort sends RST|ACK from the pcb; the data is discarded.
+            ClosePolicy::Lwip => {
+                if let Some(h) = self.handle {
+                    self.sockets.get_mut::<tcp::Socket>(h).abort();
+                    self.aborted = true;
+                    out.push(EventKind::App {
+                        side: self.side,
+                        event: AppEvent::Abort {
+                            why: "new data after close",
+                        },
+                    });
+                }
+                true
+            }
+        }
+    }
+
+    /// Removes the socket (no RST of its own) and reports the abort.
+    fn drop_socket(&mut self, now: Instant, why: &'static str, out: &mut Vec<EventKind<'static>>) {
+        if let Some(h) = self.handle.take() {
+            self.sockets.remove(h);
+            self.aborted = true;
+            out.push(EventKind::App {
+                side: self.side,
+                event: AppEvent::Abort { why },
+            });
+            self.set_state(now, State::Closed, out);
+        }
+    }
+
+    fn set_state(&mut self, now: Instant, to: State, out: &mut Vec<EventKind<'static>>) {
         if to == self.state {
             return;
         }
         let from = self.state;
+        if from == State::TimeWait
+            && to == State::Closed
+            && self.harness.as_ref().is_some_and(|h| h.in_time_wait(now))
+        {
+            // smoltcp's TIME-WAIT is over; the emulated stack's is not: the harness takes over.
+            if let Some(h) = self.handle.take() {
+                self.sockets.remove(h);
+            }
+            return;
+        }
         self.state = to;
         out.push(EventKind::State {
             side: self.side,
             from,
             to,
         });
-        let normal_end =
-            matches!(from, State::TimeWait | State::LastAck | State::Closing) && !self.rst_received;
+        if let Some(h) = self.harness.as_mut() {
+            h.on_state(now, to, self.app.closed());
+        }
+        let normal_end = matches!(from, State::TimeWait | State::LastAck | State::Closing)
+            && !self.rst_received
+            || (from == State::FinWait2 && self.app.closed() && !self.rst_received);
         if to == State::Closed && !self.aborted && !normal_end && from != State::Listen {
             self.app.abandon();
             let event = if self.rst_received {
@@ -222,10 +339,10 @@ impl Endpoint {
         }
     }
 
-    fn note_state(&mut self, out: &mut Vec<EventKind<'static>>) {
+    fn note_state(&mut self, now: Instant, out: &mut Vec<EventKind<'static>>) {
         if let Some(h) = self.handle {
             let s = self.sockets.get::<tcp::Socket>(h).state();
-            self.set_state(s, out);
+            self.set_state(now, s, out);
         }
     }
 
@@ -244,45 +361,144 @@ impl Endpoint {
         out: &mut Vec<EventKind<'static>>,
     ) {
         self.device.lend_pool(pool);
+        self.poll_layers(now, out);
         self.poll_stack(now, out);
         self.device.lend_pool(pool);
+    }
+
+    /// The emulated stack's timers: retransmissions, give-up, keep-alive, TIME-WAIT, FIN-WAIT-2,
+    /// delayed ACKs.
+    fn poll_layers(&mut self, now: Instant, out: &mut Vec<EventKind<'static>>) {
+        if let Some(r) = self.rexmit.as_mut()
+            && r.poll(now, &mut self.staged)
+        {
+            // lwIP's tcp_slowtmr / Linux's tcp_write_timeout: dropped without an RST.
+            self.drop_socket(now, "retry limit", out);
+        }
+        self.flush_staged(now);
+        let established = matches!(self.state, State::Established | State::CloseWait);
+        let action = self.harness.as_mut().and_then(|h| h.poll(now, established));
+        match action {
+            Some(Action::Send(f)) => self.out.push_back(f),
+            Some(Action::Reset(f)) => {
+                self.out.push_back(f);
+                self.drop_socket(now, "keep-alive", out);
+            }
+            Some(Action::DropSocket) => {
+                if let Some(h) = self.handle.take() {
+                    self.sockets.remove(h);
+                }
+                self.set_state(now, State::Closed, out);
+            }
+            Some(Action::TimeWaitOver) => {
+                if let Some(h) = self.handle.take() {
+                    self.sockets.remove(h);
+                }
+                self.set_state(now, State::Closed, out);
+            }
+            None => {}
+        }
+        if let Some(f) = self.lwip.as_mut().and_then(|l| l.poll(now)) {
+            self.send(f);
+        }
+    }
+
+    /// Shapes the frames the layers produced and queues them for the link.
+    fn flush_staged(&mut self, now: Instant) {
+        for f in std::mem::take(&mut self.staged) {
+            self.shape(now, f);
+        }
+    }
+
+    /// lwIP's ACK timing, then the link.
+    fn shape(&mut self, now: Instant, f: Vec<u8>) {
+        let f = match self.lwip.as_mut() {
+            Some(l) => l.shape(now, f),
+            None => Some(f),
+        };
+        if let Some(f) = f {
+            self.send(f);
+        }
+    }
+
+    /// Queues a frame for the link, noting what it acknowledges.
+    fn send(&mut self, f: Vec<u8>) {
+        if let Some(s) = Ipv4Segment::parse(&f).map(|s| s.tcp)
+            && s.has(TcpFlags::ACK)
+        {
+            self.last_ack_sent = Some(s.ack);
+        }
+        if let Some(h) = self.harness.as_mut() {
+            h.on_sent(&f);
+        }
+        self.out.push_back(f);
+    }
+
+    /// Frames smoltcp transmitted: through the layers to the link.
+    fn take_transmitted(&mut self, now: Instant) {
+        while let Some(f) = self.device.tx.pop_front() {
+            let f = match self.lwip.as_mut() {
+                Some(l) => l.rewrite(f),
+                None => f,
+            };
+            let verdict = match self.rexmit.as_mut() {
+                Some(r) => r.on_transmit(now, f),
+                None => Verdict::Send(f),
+            };
+            if let Verdict::Send(f) = verdict {
+                self.shape(now, f);
+            }
+        }
     }
 
     fn poll_stack(&mut self, now: Instant, out: &mut Vec<EventKind<'static>>) {
         // Bounded: an application that keeps finding work continues at the next step.
         for _ in 0..8 {
+            let Some(h) = self.handle else { break };
             let stack_now = self.clock.to_stack(now);
             self.iface
                 .poll(stack_now, &mut self.device, &mut self.sockets);
-            self.note_state(out);
-            let Some(h) = self.handle else { break };
+            self.take_transmitted(now);
+            self.note_state(now, out);
+            if self.handle != Some(h) {
+                break;
+            }
             let socket = self.sockets.get_mut::<tcp::Socket>(h);
             let did = self.app.drive(now, socket, out);
-            self.note_state(out);
+            self.note_state(now, out);
             if !did {
                 break;
             }
+        }
+        if self.handle.is_none() {
+            // No socket: the interface still answers what arrives (with RSTs).
+            let stack_now = self.clock.to_stack(now);
+            self.iface
+                .poll(stack_now, &mut self.device, &mut self.sockets);
+            self.take_transmitted(now);
         }
         self.next_poll = if !self.device.rx.is_empty() {
             Some(now)
         } else {
             let stack = self
-                .iface
-                .poll_at(self.clock.to_stack(now), &self.sockets)
+                .handle
+                .and_then(|_| self.iface.poll_at(self.clock.to_stack(now), &self.sockets))
                 .map(|t| self.clock.to_sim(t).max(now));
-            earliest(stack, self.app.poll_at(now))
+            let established = matches!(self.state, State::Established | State::CloseWait);
+            let layers = earliest(
+                earliest(
+                    self.rexmit.as_ref().and_then(Rexmit::poll_at),
+                    self.lwip.as_ref().and_then(LwipOut::poll_at),
+                ),
+                self.harness.as_ref().and_then(|h| h.poll_at(established)),
+            );
+            earliest(earliest(stack, self.app.poll_at(now)), layers).map(|t| t.max(now))
         };
     }
 
-    /// The next frame the stack transmitted, if any.
+    /// The next frame for the link, if any.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let p = self.device.tx.pop_front()?;
-        if let Some(s) = Ipv4Segment::parse(&p).map(|s| s.tcp)
-            && s.has(TcpFlags::ACK)
-        {
-            self.last_ack_sent = Some(s.ack);
-        }
-        Some(p)
+        self.out.pop_front()
     }
 
     /// When the endpoint next needs polling, if ever (computed by the last [`Endpoint::poll`] or

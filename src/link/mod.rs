@@ -66,8 +66,33 @@ struct Direction {
     /// Frames held in the current outage window: (window start, count).
     held: (Instant, usize),
     in_flight: VecDeque<Arrival>,
-    /// Power save: frames reach the station only at multiples of this (its DTIM wake-ups).
-    wake_period: Option<Duration>,
+    /// Power save: frames reach a dozing station only at its DTIM wake-ups.
+    wake: Option<Wake>,
+}
+
+/// The station's power save, seen from the downlink: it wakes every `period` (at `phase` on that
+/// grid) and stays awake `awake_after` after it last sent or received a frame.
+#[derive(Debug, Clone, Copy)]
+struct Wake {
+    period: Duration,
+    phase: Duration,
+    awake_after: Duration,
+    awake_until: Instant,
+}
+
+impl Wake {
+    /// When a frame reaching the access point at `at` reaches the station; keeps it awake after.
+    fn deliver(&mut self, at: Instant) -> Instant {
+        let t = if at <= self.awake_until {
+            at
+        } else {
+            let (p, ph) = (self.period.total_micros() as i64, self.phase.total_micros() as i64);
+            let k = (at.total_micros() - ph + p - 1).div_euclid(p);
+            Instant::from_micros(ph + k * p)
+        };
+        self.awake_until = self.awake_until.max(t + self.awake_after);
+        t
+    }
 }
 
 impl Direction {
@@ -84,7 +109,7 @@ impl Direction {
             queued: VecDeque::new(),
             held: (Instant::from_micros(i64::MIN), 0),
             in_flight: VecDeque::new(),
-            wake_period: None,
+            wake: None,
         }
     }
 
@@ -103,11 +128,8 @@ impl Direction {
             self.queued.push_back(departure);
         }
         let arrival = departure + self.delay;
-        match self.wake_period {
-            Some(p) => {
-                let p = p.total_micros() as i64;
-                Instant::from_micros((arrival.total_micros() + p - 1).div_euclid(p) * p)
-            }
+        match &mut self.wake {
+            Some(w) => w.deliver(arrival),
             None => arrival,
         }
     }
@@ -240,15 +262,29 @@ impl Link {
                 pending: VecDeque::new(),
             }),
         }
-        .with_power_save(model)
+        .with_power_save(model, seed)
     }
 
-    fn with_power_save(mut self, model: &LinkModel) -> Link {
+    fn with_power_save(mut self, model: &LinkModel, seed: u64) -> Link {
         if let Some(ps) = model.power_save {
-            self.down.wake_period = Some(ps.beacon_interval.0 * ps.dtim);
+            let period = ps.beacon_interval.0 * ps.dtim;
+            let draw = SimRng::new(seed, Stream::PowerSave).unit();
+            self.down.wake = Some(Wake {
+                period,
+                phase: ps.phase.resolve(period, draw),
+                awake_after: ps.awake_after.0,
+                awake_until: Instant::from_micros(i64::MIN / 2),
+            });
             self.beacon_loss = Some(ps.beacon_loss.0);
         }
         self
+    }
+
+    /// The station sent a frame at `now` (heard or not): it is awake for a while after.
+    fn station_sent(&mut self, now: Instant) {
+        if let Some(w) = &mut self.down.wake {
+            w.awake_until = w.awake_until.max(now + w.awake_after);
+        }
     }
 
     fn dir_mut(&mut self, dir: Dir) -> &mut Direction {
@@ -277,6 +313,9 @@ impl Link {
             let id = self.next_id;
             self.next_id += 1;
             return (id, Fate::MiddleboxDropped);
+        }
+        if dir == Dir::Uplink {
+            self.station_sent(now);
         }
         let (id, fate) = self.transmit(now, dir, bytes.len());
         if let (Some(mb), Some(at)) = (&mut self.middlebox, fate.arrival()) {
@@ -627,6 +666,8 @@ mod tests {
                 beacon_interval: Dur::ms(100),
                 dtim: 2,
                 beacon_loss: Dur::secs(6),
+                phase: crate::clock::Phase(Some(Duration::ZERO)),
+                awake_after: Dur::zero(),
             }),
             on_outage: OutagePolicy::Hold,
             outage: OutageSchedule::Windows {

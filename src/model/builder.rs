@@ -20,6 +20,7 @@ impl EndpointModel {
             port: None,
             tcp: stack.tcp(),
             app,
+            greeting: 0,
             idle_timeout: Default::default(),
             on_peer_close: Default::default(),
             close_policy: stack.close_policy(),

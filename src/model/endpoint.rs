@@ -9,8 +9,8 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Dur, OptDur};
-use crate::profile::{ClosePolicy, Congestion, Profile, TcpModel};
+use crate::clock::{Dur, OptDur, Phase};
+use crate::profile::{ClosePolicy, Congestion, Emulate, Profile, TcpModel};
 
 /// One TCP endpoint: its stack settings and its application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ pub struct EndpointModel {
     pub tcp: TcpModel,
     /// The application driving the socket.
     pub app: AppModel,
+    /// Bytes the application writes once, as soon as the connection is established, before its
+    /// own traffic (a server's protocol greeting, e.g. a websocket handshake response); 0 = none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub greeting: u64,
     /// The application closes after this long without reading new data (`"off"` by default).
     pub idle_timeout: OptDur,
     /// What the application does when the peer closes its half (reads end of stream).
@@ -52,6 +56,8 @@ struct RawEndpoint {
     #[serde(default)]
     app: AppModel,
     #[serde(default)]
+    greeting: u64,
+    #[serde(default)]
     idle_timeout: OptDur,
     #[serde(default)]
     on_peer_close: OnPeerClose,
@@ -74,6 +80,17 @@ struct RawTcp {
     timer_scale: Option<f64>,
     timer_tick: Option<OptDur>,
     clamp_peer_mss: Option<bool>,
+    emulate: Option<Emulate>,
+    rto_initial: Option<Dur>,
+    rto_min: Option<Dur>,
+    rto_max: Option<Dur>,
+    max_retries: Option<u32>,
+    slow_timer_phase: Option<Phase>,
+    fast_timer_phase: Option<Phase>,
+    time_wait: Option<Dur>,
+    fin_wait2: Option<OptDur>,
+    keep_alive_interval: Option<Dur>,
+    keep_alive_probes: Option<u32>,
 }
 
 impl From<RawEndpoint> for EndpointModel {
@@ -96,13 +113,29 @@ impl From<RawEndpoint> for EndpointModel {
                 timer_scale: t.timer_scale.unwrap_or(d.timer_scale),
                 timer_tick: t.timer_tick.unwrap_or(d.timer_tick),
                 clamp_peer_mss: t.clamp_peer_mss.unwrap_or(d.clamp_peer_mss),
+                emulate: t.emulate.unwrap_or(d.emulate),
+                rto_initial: t.rto_initial.unwrap_or(d.rto_initial),
+                rto_min: t.rto_min.unwrap_or(d.rto_min),
+                rto_max: t.rto_max.unwrap_or(d.rto_max),
+                max_retries: t.max_retries.unwrap_or(d.max_retries),
+                slow_timer_phase: t.slow_timer_phase.unwrap_or(d.slow_timer_phase),
+                fast_timer_phase: t.fast_timer_phase.unwrap_or(d.fast_timer_phase),
+                time_wait: t.time_wait.unwrap_or(d.time_wait),
+                fin_wait2: t.fin_wait2.unwrap_or(d.fin_wait2),
+                keep_alive_interval: t.keep_alive_interval.unwrap_or(d.keep_alive_interval),
+                keep_alive_probes: t.keep_alive_probes.unwrap_or(d.keep_alive_probes),
             },
             app: r.app,
+            greeting: r.greeting,
             idle_timeout: r.idle_timeout,
             on_peer_close: r.on_peer_close,
             close_policy: r.close_policy.unwrap_or(r.stack.close_policy()),
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The client's default address and port (the device in the field captures).
@@ -129,6 +162,7 @@ impl EndpointModel {
             port: Some(SERVER_DEFAULT.1),
             tcp: Profile::Smoltcp.tcp(),
             app: AppModel::Sink,
+            greeting: 0,
             idle_timeout: OptDur::OFF,
             on_peer_close: OnPeerClose::Close,
             close_policy: ClosePolicy::Smoltcp,

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Dur, Duration};
+use crate::clock::{Dur, Duration, Phase};
 
 /// The path: one direction each way, and an outage schedule shared by the directions it affects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +55,32 @@ pub struct PowerSave {
     /// Without beacons this long the station disconnects (default 6 s).
     #[serde(default = "default_beacon_loss")]
     pub beacon_loss: Dur,
+    /// Where the wake-ups fall on their grid (an offset from time zero), or `"seed"` (default).
+    #[serde(default)]
+    pub phase: Phase,
+    /// The station stays awake this long after it sends or receives a frame (default 50 ms,
+    /// ESP-IDF's `CONFIG_ESP_WIFI_SLP_DEFAULT_MIN_ACTIVE_TIME`), so a peer answering within it
+    /// reaches it at once; `"0s"` for a station that dozes right away.
+    #[serde(default = "default_awake_after")]
+    pub awake_after: Dur,
+}
+
+fn default_awake_after() -> Dur {
+    Dur::ms(50)
+}
+
+impl Default for PowerSave {
+    /// ESP-IDF's modem sleep with the format's defaults: 102.4 ms beacons, DTIM 1, 6 s beacon
+    /// loss, wake phase from the seed, awake 50 ms after traffic.
+    fn default() -> PowerSave {
+        PowerSave {
+            beacon_interval: default_beacon(),
+            dtim: default_dtim(),
+            beacon_loss: default_beacon_loss(),
+            phase: Phase::SEED,
+            awake_after: default_awake_after(),
+        }
+    }
 }
 
 fn default_beacon() -> Dur {

@@ -32,8 +32,8 @@ mod space;
 mod tests;
 mod validate;
 
-pub use crate::clock::{Dur, OptDur};
-pub use crate::profile::{ClosePolicy, Congestion, TcpModel};
+pub use crate::clock::{Dur, OptDur, Phase};
+pub use crate::profile::{ClosePolicy, Congestion, Emulate, TcpModel};
 pub use crate::trace::CapturePoint;
 pub use builder::ScenarioBuilder;
 pub use endpoint::{

@@ -52,16 +52,15 @@ fn profiles_with_overrides() {
     let s = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(s.client.tcp.mss, 1400);
     assert_eq!(
-        (s.client.tcp.rx_buffer, s.client.tcp.timer_scale),
-        (5744, 1.5)
+        (s.client.tcp.rx_buffer, s.client.tcp.max_retries),
+        (5760, 12)
     );
+    assert_eq!(s.client.tcp.emulate, crate::profile::Emulate::Lwip);
     assert!(s.client.tcp.clamp_peer_mss);
     assert_eq!(s.server.close_policy, ClosePolicy::Linux);
-    assert_eq!(
-        s.server.tcp.ack_delay,
-        OptDur(Some(Duration::from_millis(40)))
-    );
-    assert_eq!(s.client.close_policy, ClosePolicy::Smoltcp);
+    assert_eq!(s.server.tcp.ack_delay, OptDur::OFF);
+    assert_eq!(s.server.tcp.rto_min.0, Duration::from_millis(200));
+    assert_eq!(s.client.close_policy, ClosePolicy::Lwip);
     let back = parse(&s.to_toml()).unwrap();
     assert_eq!(back, s);
     let bad = parse(&text.replace("mss = 1400", "mss = 1400, timer_scale = 0.0")).unwrap_err();

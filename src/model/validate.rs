@@ -9,7 +9,7 @@ use super::{
     OutageSchedule, Scenario, SearchSpace,
 };
 use crate::clock::{Dur, Duration, OptDur};
-use crate::profile::TcpModel;
+use crate::profile::{Emulate, TcpModel};
 
 /// The result of one group of checks.
 type Check = Result<(), Invalid>;
@@ -285,7 +285,58 @@ fn validate_endpoint(ename: &str, e: &EndpointModel) -> Check {
             );
         }
     }
+    validate_emulation(ename, &e.tcp)?;
     validate_app(ename, &e.app)
+}
+
+/// `[x.tcp]`: the timers of the emulated stack (`emulate`, `rto_*`, retries, TIME-WAIT, keep-alive
+/// counts), each at least a millisecond and in order.
+fn validate_emulation(ename: &str, t: &TcpModel) -> Check {
+    let ms = Duration::from_millis(1);
+    for (f, v) in [
+        ("rto_initial", t.rto_initial.0),
+        ("rto_min", t.rto_min.0),
+        ("rto_max", t.rto_max.0),
+        ("time_wait", t.time_wait.0),
+        ("keep_alive_interval", t.keep_alive_interval.0),
+    ] {
+        if v < ms {
+            return bad(
+                format!("{ename}.tcp.{f}"),
+                format!("{} must be at least 1ms", Dur(v)),
+            );
+        }
+    }
+    if t.fin_wait2.0.is_some_and(|d| d < ms) {
+        return bad(
+            format!("{ename}.tcp.fin_wait2"),
+            format!("{} must be at least 1ms, or \"off\"", t.fin_wait2),
+        );
+    }
+    if t.rto_max < t.rto_min || t.rto_max < t.rto_initial {
+        return bad(
+            format!("{ename}.tcp.rto_max"),
+            format!(
+                "{} must be at least rto_min ({}) and rto_initial ({})",
+                t.rto_max, t.rto_min, t.rto_initial
+            ),
+        );
+    }
+    if t.emulate == Emulate::Lwip && t.rto_initial.0 < Duration::from_millis(500) {
+        return bad(
+            format!("{ename}.tcp.rto_initial"),
+            format!(
+                "{} must be at least 500ms with emulate = \"lwip\" (lwIP counts the RTO in 500 ms ticks)",
+                t.rto_initial
+            ),
+        );
+    }
+    for (f, v) in [("max_retries", t.max_retries), ("keep_alive_probes", t.keep_alive_probes)] {
+        if v > 1000 {
+            return bad(format!("{ename}.tcp.{f}"), format!("{v} must be at most 1000"));
+        }
+    }
+    Ok(())
 }
 
 /// `[x.tcp]`: MSS, buffers, timer scale and tick.

@@ -6,7 +6,9 @@
 //! `emit_ipv4_tcp` the rest of tcpsim uses); a frame that is not IPv4/TCP is left alone.
 
 use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{IpAddress, Ipv4Address, Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
+use smoltcp::wire::{
+    IpAddress, Ipv4Address, Ipv4Packet, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+};
 
 use crate::trace::packet::emit_ipv4_tcp;
 
@@ -109,7 +111,11 @@ impl Tuple {
         let repr = TcpRepr {
             src_port: self.sport,
             dst_port: self.dport,
-            control: if rst { TcpControl::Rst } else { TcpControl::None },
+            control: if rst {
+                TcpControl::Rst
+            } else {
+                TcpControl::None
+            },
             seq_number: TcpSeqNumber(seq as i32),
             ack_number: Some(TcpSeqNumber(ack as i32)),
             window_len: win,
@@ -154,7 +160,10 @@ mod tests {
         let ip = Ipv4Packet::new_checked(frame).unwrap();
         let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
         ip.verify_checksum()
-            && tcp.verify_checksum(&IpAddress::Ipv4(ip.src_addr()), &IpAddress::Ipv4(ip.dst_addr()))
+            && tcp.verify_checksum(
+                &IpAddress::Ipv4(ip.src_addr()),
+                &IpAddress::Ipv4(ip.dst_addr()),
+            )
     }
 
     // Proves each edit changes exactly the fields it names and leaves valid checksums: a trimmed

@@ -142,7 +142,10 @@ impl Harness {
             return (None, true);
         }
         let reply = (s.seq_len() > 0)
-            .then(|| self.tuple.map(|t| t.bare(self.snd_nxt, self.rcv_nxt, self.win, false)))
+            .then(|| {
+                self.tuple
+                    .map(|t| t.bare(self.snd_nxt, self.rcv_nxt, self.win, false))
+            })
             .flatten();
         (reply, false)
     }
@@ -158,7 +161,11 @@ impl Harness {
     /// When the harness next needs [`Harness::poll`]; `established`: the connection can carry a
     /// keep-alive (ESTABLISHED or CLOSE-WAIT).
     pub fn poll_at(&self, established: bool) -> Option<Instant> {
-        let ka = if established { self.keep_alive_at() } else { None };
+        let ka = if established {
+            self.keep_alive_at()
+        } else {
+            None
+        };
         crate::clock::earliest(crate::clock::earliest(ka, self.tw_until), self.fw2_until)
     }
 

@@ -85,7 +85,12 @@ impl LwipOut {
     pub fn rewrite(&mut self, f: Vec<u8>) -> Vec<u8> {
         let Some((syn, ack, seq_ack, win)) = Ipv4Segment::parse(&f).map(|s| {
             let s = s.tcp;
-            (s.has(TcpFlags::SYN), s.has(TcpFlags::ACK) && !s.has(TcpFlags::RST), s.ack, s.win)
+            (
+                s.has(TcpFlags::SYN),
+                s.has(TcpFlags::ACK) && !s.has(TcpFlags::RST),
+                s.ack,
+                s.win,
+            )
         }) else {
             return f;
         };
@@ -99,7 +104,11 @@ impl LwipOut {
             let right = seq_ack.wrapping_add(wnd);
             let announced = match self.ann_right {
                 Some(r) if before(right, r.wrapping_add(self.threshold)) => {
-                    if before(r, seq_ack) { 0 } else { r.wrapping_sub(seq_ack) }
+                    if before(r, seq_ack) {
+                        0
+                    } else {
+                        r.wrapping_sub(seq_ack)
+                    }
                 }
                 _ => {
                     self.ann_right = Some(right);

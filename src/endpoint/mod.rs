@@ -11,6 +11,7 @@
 //! smoltcp cannot be configured into (each module says what it models and how exactly):
 //! - [`rexmit`]: when and what is retransmitted (the real stack's RTO, backoff, give-up, segments);
 //! - [`lwip`]: lwIP's SYN options, announced window and fast-timer delayed ACKs;
+//! - [`linux`]: Linux's announced window;
 //! - [`harness`]: TIME-WAIT and FIN-WAIT-2 lengths and keep-alive, answered for the stack.
 //!
 //! A frame smoltcp sends goes: [`lwip::LwipOut::rewrite`] → [`rexmit::Rexmit::on_transmit`] →
@@ -25,6 +26,7 @@ pub mod app;
 pub mod device;
 pub mod frame;
 pub mod harness;
+pub mod linux;
 pub mod lwip;
 pub mod rexmit;
 
@@ -111,6 +113,7 @@ pub struct Endpoint {
     /// The emulated stack's layers (none with `emulate = "smoltcp"`).
     rexmit: Option<Rexmit>,
     lwip: Option<LwipOut>,
+    linux: Option<linux::LinuxWindow>,
     harness: Option<Harness>,
     /// Frames ready for the link, in order.
     out: std::collections::VecDeque<Vec<u8>>,
@@ -206,6 +209,7 @@ impl Endpoint {
                     t.fast_timer_phase.resolve(tick, fast_draw),
                 )
             }),
+            linux: (t.emulate == Emulate::Linux).then(|| linux::LinuxWindow::new(t.mss)),
             harness: emulated.then(|| Harness::new(t)),
             out: Default::default(),
             staged: Vec::new(),
@@ -245,6 +249,9 @@ impl Endpoint {
             }
         }
         if let Some(l) = self.lwip.as_mut() {
+            l.on_receive(&frame);
+        }
+        if let Some(l) = self.linux.as_mut() {
             l.on_receive(&frame);
         }
         if let Some(r) = self.rexmit.as_mut() {
@@ -437,9 +444,10 @@ impl Endpoint {
     /// Frames smoltcp transmitted: through the layers to the link.
     fn take_transmitted(&mut self, now: Instant) {
         while let Some(f) = self.device.tx.pop_front() {
-            let f = match self.lwip.as_mut() {
-                Some(l) => l.rewrite(f),
-                None => f,
+            let f = match (self.lwip.as_mut(), self.linux.as_mut()) {
+                (Some(l), _) => l.rewrite(f),
+                (_, Some(l)) => l.rewrite(f),
+                _ => f,
             };
             let verdict = match self.rexmit.as_mut() {
                 Some(r) => r.on_transmit(now, f),

@@ -172,14 +172,20 @@ impl Rexmit {
 
     /// Number of slow-timer ticks at or before `t`.
     fn ticks(&self, t: Instant) -> i64 {
-        let (p, k) = (self.cfg.phase.total_micros() as i64, self.cfg.tick.total_micros() as i64);
+        let (p, k) = (
+            self.cfg.phase.total_micros() as i64,
+            self.cfg.tick.total_micros() as i64,
+        );
         let us = t.total_micros();
         if us < p { 0 } else { (us - p) / k + 1 }
     }
 
     /// The first slow-timer tick strictly after `t`.
     fn tick_after(&self, t: Instant) -> Instant {
-        let (p, k) = (self.cfg.phase.total_micros() as i64, self.cfg.tick.total_micros() as i64);
+        let (p, k) = (
+            self.cfg.phase.total_micros() as i64,
+            self.cfg.tick.total_micros() as i64,
+        );
         let us = t.total_micros();
         let n = if us < p { 0 } else { (us - p) / k + 1 };
         Instant::from_micros(p + n * k)
@@ -371,7 +377,11 @@ impl Rexmit {
                 self.resend = None;
                 break;
             }
-            let flight = if i == 0 { 0 } else { self.segs[i - 1].end.wrapping_sub(una) };
+            let flight = if i == 0 {
+                0
+            } else {
+                self.segs[i - 1].end.wrapping_sub(una)
+            };
             let len = self.segs[i].end.wrapping_sub(self.segs[i].seq);
             if flight > 0 && flight + len > limit {
                 return;
@@ -380,7 +390,8 @@ impl Rexmit {
             self.resend = Some(i + 1);
         }
         while let Some(f) = self.held.pop_front() {
-            let Some((seq, len)) = Ipv4Segment::parse(&f).map(|s| (s.tcp.seq, s.tcp.seq_len())) else {
+            let Some((seq, len)) = Ipv4Segment::parse(&f).map(|s| (s.tcp.seq, s.tcp.seq_len()))
+            else {
                 continue;
             };
             let end = seq.wrapping_add(len);
@@ -508,7 +519,10 @@ mod tests {
         let mut r = lwip(120);
         assert_eq!(r.ticks(Instant::from_millis(119)), 0);
         assert_eq!(r.ticks(Instant::from_millis(120)), 1);
-        assert_eq!(r.tick_after(Instant::from_millis(120)), Instant::from_millis(620));
+        assert_eq!(
+            r.tick_after(Instant::from_millis(120)),
+            Instant::from_millis(620)
+        );
         for t in [0i64, 119, 120, 121, 600, 619, 620, 999] {
             r.restart(Instant::from_millis(t));
             let wait = r.deadline.unwrap() - Instant::from_millis(t);

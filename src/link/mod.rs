@@ -86,7 +86,10 @@ impl Wake {
         let t = if at <= self.awake_until {
             at
         } else {
-            let (p, ph) = (self.period.total_micros() as i64, self.phase.total_micros() as i64);
+            let (p, ph) = (
+                self.period.total_micros() as i64,
+                self.phase.total_micros() as i64,
+            );
             let k = (at.total_micros() - ph + p - 1).div_euclid(p);
             Instant::from_micros(ph + k * p)
         };

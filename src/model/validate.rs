@@ -331,9 +331,15 @@ fn validate_emulation(ename: &str, t: &TcpModel) -> Check {
             ),
         );
     }
-    for (f, v) in [("max_retries", t.max_retries), ("keep_alive_probes", t.keep_alive_probes)] {
+    for (f, v) in [
+        ("max_retries", t.max_retries),
+        ("keep_alive_probes", t.keep_alive_probes),
+    ] {
         if v > 1000 {
-            return bad(format!("{ename}.tcp.{f}"), format!("{v} must be at most 1000"));
+            return bad(
+                format!("{ename}.tcp.{f}"),
+                format!("{v} must be at most 1000"),
+            );
         }
     }
     Ok(())

@@ -516,9 +516,13 @@ impl Endpoint {
     }
 
     /// The connection is over for this endpoint: it was established and is now closed (or in
-    /// TIME-WAIT).
+    /// smoltcp's TIME-WAIT).
+    /// With an emulated stack, TIME-WAIT lasts its real length (it still answers a retransmitted
+    /// FIN), so the connection is over only when it ends.
     pub fn is_done(&self) -> bool {
-        self.app.connected() && matches!(self.state, State::Closed | State::TimeWait)
+        self.app.connected()
+            && (self.state == State::Closed
+                || (self.state == State::TimeWait && self.harness.is_none()))
     }
 }
 

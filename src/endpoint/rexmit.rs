@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 
 use crate::clock::{Duration, Instant};
 use crate::profile::Emulate;
-use crate::trace::packet::{Ipv4Segment, Segment, TcpFlags};
+use crate::trace::packet::{Ipv4Segment, Packet, Segment, TcpFlags};
 
 use super::frame;
 
@@ -126,6 +126,8 @@ pub struct Rexmit {
     cwnd: u32,
     /// The ACK number and window of our latest frame: what a resent frame carries.
     current: Option<(u32, u16)>,
+    /// The ACK number of the last frame that went out.
+    acked_out: Option<u32>,
     done: bool,
 }
 
@@ -156,6 +158,7 @@ impl Rexmit {
             peer_win: None,
             cwnd: cfg.mss,
             current: None,
+            acked_out: None,
             done: false,
         }
     }
@@ -207,7 +210,8 @@ impl Rexmit {
         if self.done {
             return Verdict::Send(frame);
         }
-        let Some(s) = Ipv4Segment::parse(&frame).map(|s| s.tcp) else {
+        // The header fields, copied out of the frame (a `Packet` owns no bytes).
+        let Some(s) = Ipv4Segment::parse(&frame).map(|s| Packet::new(now, 0, 0, &s.tcp)) else {
             return Verdict::Send(frame);
         };
         if s.has(TcpFlags::RST) {
@@ -216,6 +220,12 @@ impl Rexmit {
         }
         if s.has(TcpFlags::ACK) {
             self.current = Some((s.ack, s.win as u16));
+        }
+        let len = s.seq_len();
+        if len == 0 || s.has(TcpFlags::SYN) {
+            if s.has(TcpFlags::ACK) {
+                self.acked_out = Some(s.ack);
+            }
         }
         if s.has(TcpFlags::SYN) {
             // smoltcp keeps the handshake; the layer only times it (Karn: not a resent SYN).
@@ -229,14 +239,23 @@ impl Rexmit {
             self.una = Some(s.seq);
             return Verdict::Send(frame);
         }
-        let len = s.seq_len();
         if len == 0 {
             return Verdict::Send(frame);
         }
         let (start, end) = (s.seq, s.seq.wrapping_add(len));
         let seen = *self.seen_max.get_or_insert(start);
+        // What smoltcp acknowledges must go out even when its segment does not.
+        let new_ack = s.has(TcpFlags::ACK) && self.acked_out != Some(s.ack);
+        let pure_ack =
+            |f: &[u8]| frame::Tuple::of(f).map(|t| t.bare(seen, s.ack, s.win as u16, false));
         if !before(seen, end) {
-            return Verdict::Drop;
+            return match pure_ack(&frame).filter(|_| new_ack) {
+                Some(a) => {
+                    self.acked_out = Some(s.ack);
+                    Verdict::Send(a)
+                }
+                None => Verdict::Drop,
+            };
         }
         let frame = if before(start, seen) {
             match frame::trim_front(&frame, seen.wrapping_sub(start) as usize) {
@@ -248,10 +267,18 @@ impl Rexmit {
         };
         self.seen_max = Some(end);
         if self.resend.is_some() || !self.held.is_empty() {
+            let ack = pure_ack(&frame).filter(|_| new_ack);
             self.held.push_back(frame);
+            if let Some(a) = ack {
+                self.acked_out = Some(s.ack);
+                return Verdict::Send(a);
+            }
             return Verdict::Held;
         }
         self.record(now, &frame, seen, end);
+        if s.has(TcpFlags::ACK) {
+            self.acked_out = Some(s.ack);
+        }
         Verdict::Send(frame)
     }
 
@@ -286,10 +313,11 @@ impl Rexmit {
     }
 
     /// Resends `segs[i]` with the current ACK number and window.
-    fn resend_frame(&self, i: usize) -> Vec<u8> {
+    fn resend_frame(&mut self, i: usize) -> Vec<u8> {
         let mut f = self.segs[i].frame.clone();
         if let Some((ack, win)) = self.current {
             frame::set_ack_win(&mut f, ack, win);
+            self.acked_out = Some(ack);
         }
         f
     }
@@ -403,6 +431,7 @@ impl Rexmit {
             let mut f = f;
             if let Some((ack, win)) = self.current {
                 frame::set_ack_win(&mut f, ack, win);
+                self.acked_out = Some(ack);
             }
             self.record(now, &f, seq, end);
             out.push(f);

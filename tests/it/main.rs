@@ -4,6 +4,7 @@ mod behaviour;
 mod cli;
 mod determinism;
 mod expect;
+mod fidelity;
 mod field;
 mod importers;
 mod observed;

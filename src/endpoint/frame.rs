@@ -64,7 +64,7 @@ pub fn set_win(frame: &mut [u8], win: u16) {
 pub fn trim_front(frame: &[u8], n: usize) -> Option<Vec<u8>> {
     with_repr(frame, |src, dst, mut repr| {
         let n = n.min(repr.payload.len());
-        repr.seq_number = repr.seq_number + n;
+        repr.seq_number += n;
         repr.payload = &repr.payload[n..];
         emit_ipv4_tcp(src, dst, &repr)
     })

@@ -222,10 +222,8 @@ impl Rexmit {
             self.current = Some((s.ack, s.win as u16));
         }
         let len = s.seq_len();
-        if len == 0 || s.has(TcpFlags::SYN) {
-            if s.has(TcpFlags::ACK) {
-                self.acked_out = Some(s.ack);
-            }
+        if (len == 0 || s.has(TcpFlags::SYN)) && s.has(TcpFlags::ACK) {
+            self.acked_out = Some(s.ack);
         }
         if s.has(TcpFlags::SYN) {
             // smoltcp keeps the handshake; the layer only times it (Karn: not a resent SYN).

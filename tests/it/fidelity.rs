@@ -436,7 +436,7 @@ app = { kind = "request-response", request = 100, response = 10, delay = "4000s"
         .iter()
         .filter(|(_, g, _)| g.tcp.len > 0)
         .map(|(_, g, _)| g.tcp.seq.wrapping_add(g.tcp.len))
-        .last()
+        .next_back()
         .unwrap();
     let probes: Vec<f64> = up
         .iter()
@@ -507,7 +507,7 @@ outage_affects = "downlink""#,
         .iter()
         .filter(|(_, g, _)| g.tcp.seq_len() > 0)
         .map(|(_, g, _)| g.tcp.seq.wrapping_add(g.tcp.seq_len()))
-        .last()
+        .next_back()
         .unwrap();
     let probes: Vec<_> = up
         .iter()
@@ -680,7 +680,7 @@ idle_timeout = "50ms"
     let data = offered(&trace, Dir::Uplink)
         .into_iter()
         .filter(|(t, g, _)| g.tcp.len > 0 && *t <= rst.0)
-        .last()
+        .next_back()
         .unwrap();
     assert_eq!(
         rst.1.tcp.ack, data.1.tcp.seq,

@@ -679,8 +679,7 @@ idle_timeout = "50ms"
     assert!(rst.1.tcp.has(TcpFlags::ACK), "lwIP's tcp_rst carries ACK");
     let data = offered(&trace, Dir::Uplink)
         .into_iter()
-        .filter(|(t, g, _)| g.tcp.len > 0 && *t <= rst.0)
-        .next_back()
+        .rfind(|(t, g, _)| g.tcp.len > 0 && *t <= rst.0)
         .unwrap();
     assert_eq!(
         rst.1.tcp.ack, data.1.tcp.seq,

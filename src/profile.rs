@@ -1,37 +1,51 @@
 //! Stack profiles: named presets for an endpoint's TCP settings (`stack = "lwip-esp32"` in a model),
 //! overridable field by field in `[client.tcp]` / `[server.tcp]`.
 //!
-//! smoltcp is the stack; a profile sets its knobs, and where smoltcp lacks one, models around it
-//! (a per-endpoint timer scale, MSS clamping). Every setting below says where it matches the real
-//! stack and where it cannot, with the size of the difference. Sources: docs/FIELD-NOTES.md.
+//! smoltcp is the stack; a profile sets its knobs, and where smoltcp cannot be configured into the
+//! real stack's behaviour, `emulate` selects tcpsim's layers around it. Every row below says whether
+//! it is exact or approximate; each exact row has a test in `tests/it/fidelity.rs` citing its
+//! source. Sources: docs/STACK-FACTS.md, docs/FIELD-NOTES.md.
 //!
 //! This module owns the stack-side types a profile fills ([`TcpModel`], [`Congestion`],
 //! [`ClosePolicy`]); it depends only on [`crate::clock`], and the model format
 //! ([`crate::model`], which re-exports these types) depends on it. Every profile gives a complete,
 //! valid [`TcpModel`].
 //!
-//! # `lwip-esp32` (ESP-IDF's lwIP defaults)
-//! | setting | value | vs. lwIP |
-//! | --- | --- | --- |
-//! | MSS | 1440 | same (`CONFIG_LWIP_TCP_MSS`) |
-//! | rx/tx buffer | 5744 | same as ESP-IDF v4.x `TCP_WND`/`TCP_SND_BUF` (5760 in v5) |
-//! | Nagle | on | same |
-//! | congestion | Reno | lwIP sets cwnd = 1 MSS on timeout and resends only the first unacked segment; smoltcp's Reno does the same, but sizes cwnd from the *peer's* MSS: `clamp_peer_mss` makes the two agree |
-//! | retransmission timer | `timer_scale = 1.5` | smoltcp's RTO (initial and minimum 1 s, doubling) runs 1.5× slower, giving retransmissions 1.5, 4.5, 10.5, 22.5, 46.5 s after the timer starts — lwIP's schedule from its 1.5 s base. Not on lwIP's 500 ms tick grid (see `timer_tick`: quantising the whole stack clock would also stretch delayed ACKs to 500 ms). The cap becomes 90 s (lwIP: 192 s); lwIP's base adapts to the RTT in 500 ms steps (1.5–2.5 s on a WiFi LAN), smoltcp's stays at its 1 s minimum there. smoltcp never gives up (lwIP drops the connection silently after 12 retransmissions) |
-//! | TIME-WAIT | 15 s | smoltcp's 10 s, scaled (lwIP: 2 MSL = 120 s) |
-//! | delayed ACK | 125 ms | lwIP ACKs at its next 250 ms fast-timer tick (0–250 ms, mean 125 ms) and every second full segment at once; smoltcp waits a fixed delay. A FIN is ACKed at once by both |
-//! | keep-alive | off | same (lwIP: off unless enabled; 7200 s idle, 75 s interval when on) |
+//! # `lwip-esp32` (ESP-IDF's lwIP, esp-lwip 2.1.3-esp; docs/STACK-FACTS.md §1)
+//! `emulate = "lwip"`: tcpsim's layers around smoltcp ([`crate::endpoint`]) keep lwIP's timers.
 //!
-//! # `linux` (a Linux server)
-//! | setting | value | vs. Linux |
+//! | behaviour | value | exact or approximate |
 //! | --- | --- | --- |
-//! | MSS | 1460 | same on Ethernet |
-//! | rx/tx buffer | 65535 | Linux autotunes (tcp_rmem 131072 initial, window ~64 KB at first); fixed here |
-//! | congestion | CUBIC | same default |
-//! | delayed ACK | 40 ms | Linux: 40–200 ms with quick-ACK at the start; fixed 40 ms here |
-//! | RTO | smoltcp's | Linux: min 200 ms, initial 1 s, max 120 s; smoltcp: min 1 s, max 60 s — a Linux sender retransmits sooner on a LAN |
-//! | close policy | `linux` | data after close is answered by a bare RST, as `tcp_rcv_state_process` does |
-//! | keep-alive | off | same (7200 s when enabled) |
+//! | MSS, buffers | 1440; 5760 (`TCP_WND`, `TCP_SND_BUF` of ESP-IDF v5) | exact |
+//! | SYN | MSS option only (no window scale, no SACK) | exact |
+//! | announced window | right edge moves in steps of min(`TCP_WND`/2, MSS); the peer's FIN takes one byte | exact (5594, 5593 as in the field) |
+//! | retransmission timer | 500 ms slow-timer ticks at `slow_timer_phase` (seed by default); first timeout on the base-th tick after the timer (re)starts | exact |
+//! | backoff | base × {2, 4, …, 64, 128, 128…} from the base; an ACK of new data returns to the base | exact |
+//! | base RTO | `rto_initial` 1.5 s, then Van Jacobson's estimator in whole ticks | exact |
+//! | what is resent | the first unacked segment as first sent; then go-back-N, one more segment per ACK | exact for the first; the window growth after is simplified |
+//! | give-up | after `max_retries` = 12, the next tick drops the connection without an RST | exact |
+//! | duplicate ACK, fast retransmit | no data, no SYN/FIN, same window; the 3rd triggers it; a FIN is never one | exact; fast-recovery window inflation not modelled |
+//! | delayed ACK | at the next 250 ms fast-timer tick (`fast_timer_phase`); the 2nd segment, a FIN or out-of-order data at once | exact |
+//! | data after the app closed | RST\|ACK from the pcb (`tcp_abort`), the data discarded (`close_policy = "lwip"`) | exact |
+//! | TIME-WAIT; FIN-WAIT-2 of a closed socket | 120 s (2 MSL); 20 s | exact |
+//! | keep-alive (`keep_alive` = idle time) | probes at snd.nxt − 1 every `keep_alive_interval` (75 s), RST after `keep_alive_probes` (9) | exact |
+//! | congestion window, Nagle | smoltcp's Reno (cwnd = 1 MSS on timeout, peer MSS clamped to ours) and Nagle | approximate: smoltcp's growth rules |
+//! | SYN retransmissions | smoltcp's (1 s, doubling) | approximate (lwIP: 1.5 s base) |
+//!
+//! # `linux` (a Linux server; include/net/tcp.h, tcp_input.c; docs/STACK-FACTS.md §2)
+//! `emulate = "linux"`.
+//!
+//! | behaviour | value | exact or approximate |
+//! | --- | --- | --- |
+//! | MSS, buffers | 1460; 65535 | buffers approximate (Linux autotunes) |
+//! | RTO | srtt + max(`rto_min` 200 ms, 4·rttvar), RFC 6298 samples (the handshake first), initial 1 s, doubling to `rto_max` 120 s | exact to the microsecond; no F-RTO or timestamps |
+//! | give-up | after `max_retries` = 15 retransmissions, at the next timeout, silently | approximate: Linux bounds the time (924.6 s), not the count |
+//! | ACKs | at once (`ack_delay = "off"`: quick ACK, as the field server) | approximate: Linux leaves quick-ACK mode for 40–200 ms delayed ACKs on bulk transfers |
+//! | announced window | kept while within one MSS below the free space, else free space rounded down to the peer's MSS | approximate (no autotuning) |
+//! | data after close | bare RST, seq = the segment's ack (`close_policy = "linux"`) | exact |
+//! | TIME-WAIT; orphan FIN-WAIT-2 | 60 s; 60 s | exact |
+//! | keep-alive | zero-length probes at snd.una − 1, none while data is outstanding; RST after 9 | exact |
+//! | congestion | smoltcp's CUBIC | approximate |
 //!
 //! # `smoltcp`
 //! smoltcp's own defaults: CUBIC (the default with the `socket-tcp-cubic` feature), 10 ms delayed

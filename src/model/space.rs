@@ -40,6 +40,10 @@ pub struct SearchSpace {
     /// Also try the client's Nagle setting flipped.
     #[serde(default = "default_true")]
     pub nagle: bool,
+    /// Also try the stacks' timer phases (lwIP's slow and fast timers) and the station's wake
+    /// phase drawn from the seed where the model fixes them, so seeds explore their spread.
+    #[serde(default = "default_true")]
+    pub phases: bool,
     /// Range of a periodic client's message interval; absent keeps the model's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<[Dur; 2]>,
@@ -82,6 +86,7 @@ impl Default for SearchSpace {
             delay: default_delay_range(),
             idle_timeout: None,
             nagle: true,
+            phases: true,
             interval: None,
         }
     }

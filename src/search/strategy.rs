@@ -11,8 +11,8 @@ use proptest::strategy::BoxedStrategy;
 
 use crate::clock::Duration;
 use crate::model::{
-    Affects, AppModel, Dur, LossModel, OptDur, OutagePolicy, OutageSchedule, Scenario, SearchSpace,
-    Window,
+    Affects, AppModel, Dur, LossModel, OptDur, OutagePolicy, OutageSchedule, Phase, Scenario,
+    SearchSpace, Window,
 };
 
 fn ms(d: Dur) -> u64 {
@@ -33,6 +33,8 @@ struct Draw {
     idle: OptDur,
     nagle: bool,
     interval: Dur,
+    /// The stack's timer phases and the station's wake phase from the seed (else the model's).
+    phases_from_seed: bool,
     seed: u64,
 }
 
@@ -148,6 +150,15 @@ fn apply(base: &Scenario, d: Draw) -> Scenario {
     s.link.downlink.delay = d.down_delay;
     s.server.idle_timeout = d.idle;
     s.client.tcp.nagle = d.nagle;
+    if d.phases_from_seed {
+        for t in [&mut s.client.tcp, &mut s.server.tcp] {
+            t.slow_timer_phase = Phase::SEED;
+            t.fast_timer_phase = Phase::SEED;
+        }
+        if let Some(ps) = &mut s.link.power_save {
+            ps.phase = Phase::SEED;
+        }
+    }
     if let AppModel::Periodic { interval: i, .. } = &mut s.client.app {
         *i = d.interval;
     }
@@ -169,7 +180,14 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
         idle(&sp, base.server.idle_timeout),
         nagle(&sp, base.client.tcp.nagle),
         interval(&sp, &base.client.app),
-        prop_oneof![Just(base.seed), any::<u64>()],
+        (
+            prop_oneof![Just(base.seed), any::<u64>()],
+            if sp.phases {
+                any::<bool>().boxed()
+            } else {
+                Just(false).boxed()
+            },
+        ),
     );
     let base = base.clone();
     draws
@@ -185,7 +203,7 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
                 idle,
                 nagle,
                 interval,
-                seed,
+                (seed, phases_from_seed),
             )| Draw {
                 windows,
                 affects,
@@ -197,6 +215,7 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
                 idle,
                 nagle,
                 interval,
+                phases_from_seed,
                 seed,
             },
         )
@@ -288,6 +307,9 @@ pub fn replay(base: &Scenario, saved: &Scenario) -> Scenario {
         idle,
         nagle: pick(sp.nagle, saved.client.tcp.nagle, base.client.tcp.nagle),
         interval,
+        phases_from_seed: sp.phases
+            && saved.client.tcp.slow_timer_phase == Phase::SEED
+            && base.client.tcp.slow_timer_phase != Phase::SEED,
         seed: saved.seed,
     };
     apply(base, draw)

@@ -18,7 +18,7 @@
 
 use crate::clock::{Duration, Instant};
 use crate::profile::{Emulate, TcpModel};
-use crate::trace::packet::{Ipv4Segment, TcpFlags};
+use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
 
 use super::frame::Tuple;
 
@@ -81,10 +81,7 @@ impl Harness {
     }
 
     /// A frame we send.
-    pub fn on_sent(&mut self, frame: &[u8]) {
-        let Some(s) = Ipv4Segment::parse(frame).map(|s| s.tcp) else {
-            return;
-        };
+    pub fn on_sent(&mut self, frame: &[u8], s: &Packet) {
         if self.tuple.is_none() {
             self.tuple = Tuple::of(frame);
         }
@@ -102,14 +99,11 @@ impl Harness {
     }
 
     /// A frame from the peer at `now`.
-    pub fn on_received(&mut self, now: Instant, frame: &[u8]) {
+    pub fn on_received(&mut self, now: Instant, s: &Packet) {
         self.last_rx = now;
         self.probes_sent = 0;
         self.ka_deferred = None;
-        if let Some(s) = Ipv4Segment::parse(frame).map(|s| s.tcp)
-            && s.has(TcpFlags::ACK)
-            && (self.snd_una.wrapping_sub(s.ack) as i32) < 0
-        {
+        if s.has(TcpFlags::ACK) && (self.snd_una.wrapping_sub(s.ack) as i32) < 0 {
             self.snd_una = s.ack;
         }
     }

@@ -8,7 +8,7 @@
 //! as the field captures show). Approximate: Linux's receive-buffer autotuning and its rule of never
 //! shrinking the right edge are not modelled; SYNs keep smoltcp's window.
 
-use crate::trace::packet::{Ipv4Segment, TcpFlags};
+use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
 
 use super::frame;
 
@@ -30,8 +30,9 @@ impl LinuxWindow {
     }
 
     /// A frame from the peer: its SYN tells its MSS.
-    pub fn on_receive(&mut self, frame: &[u8]) {
-        if let Some(s) = Ipv4Segment::parse(frame).map(|s| s.tcp)
+    pub fn on_receive(&mut self, frame: &[u8], p: &Packet) {
+        if p.has(TcpFlags::SYN)
+            && let Some(s) = Ipv4Segment::parse(frame).map(|s| s.tcp)
             && s.has(TcpFlags::SYN)
             && let Some(m) = s.options.mss()
         {
@@ -40,16 +41,11 @@ impl LinuxWindow {
     }
 
     /// Sets the window of a frame we send by Linux's rule.
-    pub fn rewrite(&mut self, mut f: Vec<u8>) -> Vec<u8> {
-        let Some((free, plain)) = Ipv4Segment::parse(&f).map(|s| {
-            let s = s.tcp;
-            (
-                s.win,
-                s.has(TcpFlags::ACK) && !s.has(TcpFlags::SYN | TcpFlags::RST),
-            )
-        }) else {
-            return f;
-        };
+    pub fn rewrite(&mut self, mut f: Vec<u8>, p: &mut Packet) -> Vec<u8> {
+        let (free, plain) = (
+            p.win,
+            p.has(TcpFlags::ACK) && !p.has(TcpFlags::SYN | TcpFlags::RST),
+        );
         if !plain {
             return f;
         }
@@ -61,6 +57,7 @@ impl LinuxWindow {
         self.announced = Some(win);
         if win != free {
             frame::set_win(&mut f, win as u16);
+            p.win = win;
         }
         f
     }

@@ -16,7 +16,7 @@
 //! decides which ACKs wait.
 
 use crate::clock::{Duration, Instant};
-use crate::trace::packet::{Ipv4Segment, TcpFlags};
+use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
 
 use super::frame;
 
@@ -66,10 +66,7 @@ impl LwipOut {
     }
 
     /// A frame from the peer (before the stack reads it).
-    pub fn on_receive(&mut self, frame: &[u8]) {
-        let Some(s) = Ipv4Segment::parse(frame).map(|s| s.tcp) else {
-            return;
-        };
+    pub fn on_receive(&mut self, s: &Packet) {
         if s.has(TcpFlags::FIN) {
             self.fin_in = true;
         }
@@ -81,19 +78,15 @@ impl LwipOut {
         self.unacked_segs += 1;
     }
 
-    /// Rewrites a frame smoltcp built into lwIP's: SYN options, announced window.
-    pub fn rewrite(&mut self, f: Vec<u8>) -> Vec<u8> {
-        let Some((syn, ack, seq_ack, win)) = Ipv4Segment::parse(&f).map(|s| {
-            let s = s.tcp;
-            (
-                s.has(TcpFlags::SYN),
-                s.has(TcpFlags::ACK) && !s.has(TcpFlags::RST),
-                s.ack,
-                s.win,
-            )
-        }) else {
-            return f;
-        };
+    /// Rewrites a frame smoltcp built into lwIP's: SYN options, announced window (`p`, its header
+    /// fields, follows the window).
+    pub fn rewrite(&mut self, f: Vec<u8>, p: &mut Packet) -> Vec<u8> {
+        let (syn, ack, seq_ack, win) = (
+            p.has(TcpFlags::SYN),
+            p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST),
+            p.ack,
+            p.win,
+        );
         let mut f = if syn {
             frame::syn_mss_only(&f).unwrap_or(f)
         } else {
@@ -116,7 +109,9 @@ impl LwipOut {
                 }
             };
             if announced != win {
-                frame::set_win(&mut f, announced.min(u32::from(u16::MAX)) as u16);
+                let w = announced.min(u32::from(u16::MAX)) as u16;
+                frame::set_win(&mut f, w);
+                p.win = u32::from(w);
             }
         }
         f
@@ -124,10 +119,7 @@ impl LwipOut {
 
     /// Decides when a frame goes out at `now`: `Some` now, or `None` (held for the fast timer, or
     /// dropped as a repeat of the last ACK with nothing new to acknowledge).
-    pub fn shape(&mut self, now: Instant, f: Vec<u8>) -> Option<Vec<u8>> {
-        let Some(s) = Ipv4Segment::parse(&f).map(|s| s.tcp) else {
-            return Some(f);
-        };
+    pub fn shape(&mut self, now: Instant, f: Vec<u8>, s: &Packet) -> Option<Vec<u8>> {
         if !s.has(TcpFlags::ACK) || s.has(TcpFlags::RST) {
             return Some(f);
         }

@@ -38,7 +38,7 @@ use crate::classes::seq_after;
 use crate::clock::{Instant, earliest};
 use crate::model::{ClosePolicy, Congestion, Emulate, EndpointModel};
 use crate::rng::{SimRng, Stream};
-use crate::trace::packet::{Ipv4Segment, TcpFlags, clamp_syn_mss};
+use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags, clamp_syn_mss};
 use crate::trace::{AppEvent, EventKind, Side};
 use app::App;
 use device::SimDevice;
@@ -90,6 +90,11 @@ impl StackClock {
     pub fn duration(self, d: crate::clock::Duration) -> crate::clock::Duration {
         crate::clock::Duration::from_micros(d.total_micros() * 1000 / self.per_mille)
     }
+}
+
+/// The header fields of a TCP/IPv4 frame (a `Packet` owns no bytes), or `None`.
+fn header(f: &[u8]) -> Option<Packet> {
+    Ipv4Segment::parse(f).map(|s| Packet::new(Instant::ZERO, 0, 0, &s.tcp))
 }
 
 /// One simulated host.
@@ -224,8 +229,12 @@ impl Endpoint {
         out: &mut Vec<EventKind<'static>>,
     ) {
         self.next_poll = Some(now);
+        let Some(p) = Ipv4Segment::parse(&frame).map(|s| Packet::new(now, 0, 0, &s.tcp)) else {
+            self.device.rx.push_back(frame);
+            return;
+        };
         if let Some(h) = self.harness.as_mut() {
-            h.on_received(now, &frame);
+            h.on_received(now, &p);
             if self.state == State::TimeWait && self.handle.is_none() {
                 // The harness's TIME-WAIT, after smoltcp's: it answers for the stack.
                 let (reply, over) = h.time_wait_reply(&frame);
@@ -236,26 +245,24 @@ impl Endpoint {
                 return;
             }
         }
-        if let Some(s) = Ipv4Segment::parse(&frame).map(|s| s.tcp) {
-            if s.has(TcpFlags::RST) {
-                self.rst_received = true;
-            }
-            let new_data = s.len > 0
-                && self
-                    .last_ack_sent
-                    .is_none_or(|a| seq_after(s.seq.wrapping_add(s.len), a));
-            if self.app.closed() && new_data && self.data_after_close(now, out) {
-                return;
-            }
+        if p.has(TcpFlags::RST) {
+            self.rst_received = true;
+        }
+        let new_data = p.len > 0
+            && self
+                .last_ack_sent
+                .is_none_or(|a| seq_after(p.seq.wrapping_add(p.len), a));
+        if self.app.closed() && new_data && self.data_after_close(now, out) {
+            return;
         }
         if let Some(l) = self.lwip.as_mut() {
-            l.on_receive(&frame);
+            l.on_receive(&p);
         }
         if let Some(l) = self.linux.as_mut() {
-            l.on_receive(&frame);
+            l.on_receive(&frame, &p);
         }
         if let Some(r) = self.rexmit.as_mut() {
-            r.on_receive(now, &frame, &mut self.staged);
+            r.on_receive(now, &p, &mut self.staged);
             self.flush_staged(now);
         }
         if let Some(m) = self.clamp_mss {
@@ -419,24 +426,39 @@ impl Endpoint {
 
     /// lwIP's ACK timing, then the link.
     fn shape(&mut self, now: Instant, f: Vec<u8>) {
+        if let Some(p) = header(&f) {
+            self.shape_parsed(now, f, &p);
+        } else {
+            self.out.push_back(f);
+        }
+    }
+
+    /// [`Endpoint::shape`] for a frame whose header fields are `p`.
+    fn shape_parsed(&mut self, now: Instant, f: Vec<u8>, p: &Packet) {
         let f = match self.lwip.as_mut() {
-            Some(l) => l.shape(now, f),
+            Some(l) => l.shape(now, f, p),
             None => Some(f),
         };
         if let Some(f) = f {
-            self.send(f);
+            self.send_parsed(f, p);
         }
     }
 
     /// Queues a frame for the link, noting what it acknowledges.
     fn send(&mut self, f: Vec<u8>) {
-        if let Some(s) = Ipv4Segment::parse(&f).map(|s| s.tcp)
-            && s.has(TcpFlags::ACK)
-        {
-            self.last_ack_sent = Some(s.ack);
+        match header(&f) {
+            Some(p) => self.send_parsed(f, &p),
+            None => self.out.push_back(f),
+        }
+    }
+
+    /// [`Endpoint::send`] for a frame whose header fields are `p`.
+    fn send_parsed(&mut self, f: Vec<u8>, p: &Packet) {
+        if p.has(TcpFlags::ACK) {
+            self.last_ack_sent = Some(p.ack);
         }
         if let Some(h) = self.harness.as_mut() {
-            h.on_sent(&f);
+            h.on_sent(&f, p);
         }
         self.out.push_back(f);
     }
@@ -444,17 +466,23 @@ impl Endpoint {
     /// Frames smoltcp transmitted: through the layers to the link.
     fn take_transmitted(&mut self, now: Instant) {
         while let Some(f) = self.device.tx.pop_front() {
+            let Some(mut p) = header(&f) else {
+                self.out.push_back(f);
+                continue;
+            };
             let f = match (self.lwip.as_mut(), self.linux.as_mut()) {
-                (Some(l), _) => l.rewrite(f),
-                (_, Some(l)) => l.rewrite(f),
+                (Some(l), _) => l.rewrite(f, &mut p),
+                (_, Some(l)) => l.rewrite(f, &mut p),
                 _ => f,
             };
             let verdict = match self.rexmit.as_mut() {
-                Some(r) => r.on_transmit(now, f),
-                None => Verdict::Send(f),
+                Some(r) => r.on_transmit(now, f, &p),
+                None => Verdict::Pass(f),
             };
-            if let Verdict::Send(f) = verdict {
-                self.shape(now, f);
+            match verdict {
+                Verdict::Pass(f) => self.shape_parsed(now, f, &p),
+                Verdict::Send(f) => self.shape(now, f),
+                Verdict::Drop | Verdict::Held => {}
             }
         }
     }

@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 
 use crate::clock::{Duration, Instant};
 use crate::profile::Emulate;
-use crate::trace::packet::{Ipv4Segment, Packet, Segment, TcpFlags};
+use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
 
 use super::frame;
 
@@ -56,7 +56,9 @@ struct Sent {
 /// What the layer did with a frame smoltcp sent.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Send it (possibly trimmed to its new part).
+    /// Send it as it is.
+    Pass(Vec<u8>),
+    /// Send this frame instead (trimmed to its new part, or a pure ACK).
     Send(Vec<u8>),
     /// Dropped: smoltcp resent what the layer owns.
     Drop,
@@ -128,6 +130,8 @@ pub struct Rexmit {
     current: Option<(u32, u16)>,
     /// The ACK number of the last frame that went out.
     acked_out: Option<u32>,
+    /// Buffers of acknowledged segments, reused for new records.
+    spare: Vec<Vec<u8>>,
     done: bool,
 }
 
@@ -159,6 +163,7 @@ impl Rexmit {
             cwnd: cfg.mss,
             current: None,
             acked_out: None,
+            spare: Vec::new(),
             done: false,
         }
     }
@@ -205,18 +210,15 @@ impl Rexmit {
         });
     }
 
-    /// A frame smoltcp sent at `now`: pass it, drop it, or hold it.
-    pub fn on_transmit(&mut self, now: Instant, frame: Vec<u8>) -> Verdict {
+    /// A frame smoltcp sent at `now`, with its header fields `s`: pass it, drop it, or hold it.
+    pub fn on_transmit(&mut self, now: Instant, frame: Vec<u8>, s: &Packet) -> Verdict {
+        let s = *s;
         if self.done {
-            return Verdict::Send(frame);
+            return Verdict::Pass(frame);
         }
-        // The header fields, copied out of the frame (a `Packet` owns no bytes).
-        let Some(s) = Ipv4Segment::parse(&frame).map(|s| Packet::new(now, 0, 0, &s.tcp)) else {
-            return Verdict::Send(frame);
-        };
         if s.has(TcpFlags::RST) {
             self.finish();
-            return Verdict::Send(frame);
+            return Verdict::Pass(frame);
         }
         if s.has(TcpFlags::ACK) {
             self.current = Some((s.ack, s.win as u16));
@@ -235,10 +237,10 @@ impl Rexmit {
             });
             self.seen_max = Some(s.seq.wrapping_add(1));
             self.una = Some(s.seq);
-            return Verdict::Send(frame);
+            return Verdict::Pass(frame);
         }
         if len == 0 {
-            return Verdict::Send(frame);
+            return Verdict::Pass(frame);
         }
         let (start, end) = (s.seq, s.seq.wrapping_add(len));
         let seen = *self.seen_max.get_or_insert(start);
@@ -255,7 +257,8 @@ impl Rexmit {
                 None => Verdict::Drop,
             };
         }
-        let frame = if before(start, seen) {
+        let trimmed = before(start, seen);
+        let frame = if trimmed {
             match frame::trim_front(&frame, seen.wrapping_sub(start) as usize) {
                 Some(f) => f,
                 None => return Verdict::Drop,
@@ -277,7 +280,11 @@ impl Rexmit {
         if s.has(TcpFlags::ACK) {
             self.acked_out = Some(s.ack);
         }
-        Verdict::Send(frame)
+        if trimmed {
+            Verdict::Send(frame)
+        } else {
+            Verdict::Pass(frame)
+        }
     }
 
     /// Records a new segment as sent at `now`; starts the timer and an RTT sample if idle.
@@ -294,10 +301,13 @@ impl Rexmit {
             };
             self.probe = Some(Probe { seq, at: now });
         }
+        let mut copy = self.spare.pop().unwrap_or_default();
+        copy.clear();
+        copy.extend_from_slice(frame);
         self.segs.push_back(Sent {
             seq,
             end,
-            frame: frame.to_vec(),
+            frame: copy,
         });
     }
 
@@ -321,13 +331,10 @@ impl Rexmit {
     }
 
     /// A frame arrives from the peer at `now`; resends and released frames go to `out`.
-    pub fn on_receive(&mut self, now: Instant, frame: &[u8], out: &mut Vec<Vec<u8>>) {
+    pub fn on_receive(&mut self, now: Instant, s: &Packet, out: &mut Vec<Vec<u8>>) {
         if self.done {
             return;
         }
-        let Some(s) = Ipv4Segment::parse(frame).map(|s| s.tcp) else {
-            return;
-        };
         if s.has(TcpFlags::RST) {
             self.finish();
             return;
@@ -338,7 +345,7 @@ impl Rexmit {
         let Some(una) = self.una else { return };
         if before(una, s.ack) && !before(self.seen_max.unwrap_or(una), s.ack) {
             self.on_new_ack(now, una, s.ack, out);
-        } else if self.is_dupack(&s) {
+        } else if self.is_dupack(s) {
             self.dupacks += 1;
             if self.dupacks == 3 {
                 self.fast_retransmit(now, out);
@@ -350,7 +357,7 @@ impl Rexmit {
 
     /// The real stacks' duplicate ACK: nothing in it (no data, SYN or FIN), the same ACK number
     /// and window as the last, and data outstanding. A peer's FIN is never one.
-    fn is_dupack(&self, s: &Segment<'_>) -> bool {
+    fn is_dupack(&self, s: &Packet) -> bool {
         s.seq_len() == 0
             && !self.segs.is_empty()
             && self.lastack == Some(s.ack)
@@ -373,7 +380,11 @@ impl Rexmit {
         self.una = Some(ack);
         let mut popped = 0;
         while self.segs.front().is_some_and(|g| !before(ack, g.end)) {
-            self.segs.pop_front();
+            if let Some(g) = self.segs.pop_front()
+                && self.spare.len() < 16
+            {
+                self.spare.push(g.frame);
+            }
             popped += 1;
         }
         self.resend = self.resend.map(|i| i.saturating_sub(popped));

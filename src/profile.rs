@@ -12,7 +12,7 @@
 //! valid [`TcpModel`].
 //!
 //! # `lwip-esp32` (ESP-IDF's lwIP, esp-lwip 2.1.3-esp; docs/STACK-FACTS.md §1)
-//! `emulate = "lwip"`: tcpsim's layers around smoltcp ([`crate::endpoint`]) keep lwIP's timers.
+//! `emulate = "lwip"`: tcpsim's layers around smoltcp (`src/endpoint/`) keep lwIP's timers.
 //!
 //! | behaviour | value | exact or approximate |
 //! | --- | --- | --- |

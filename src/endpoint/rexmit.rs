@@ -549,6 +549,26 @@ mod tests {
         })
     }
 
+    // Proves lwIP's base RTO adapts in whole ticks (tcp_in.c:1358-1380, Van Jacobson's estimator on
+    // `m` = ticks between send and ACK): samples of 0 ticks (a LAN RTT inside one tick) keep the
+    // 1.5 s base at 3 ticks — sv never decays below 3 — while samples of 2 ticks (RTT ~1 s) raise it.
+    #[test]
+    fn lwip_base_rto_adapts_in_whole_ticks() {
+        let mut r = lwip(0);
+        for k in 0..50 {
+            let t = Instant::from_millis(100 + 500 * k);
+            r.probe = Some(Probe { seq: 1, at: t });
+            r.sample(t + Duration::from_millis(5), 2);
+        }
+        assert_eq!(r.base_ticks(), 3);
+        for k in 0..50 {
+            let t = Instant::from_millis(100 + 500 * k);
+            r.probe = Some(Probe { seq: 1, at: t });
+            r.sample(t + Duration::from_millis(1000), 2);
+        }
+        assert!(r.base_ticks() >= 4, "{}", r.base_ticks());
+    }
+
     // Proves lwIP's tick arithmetic: ticks are counted at phase + k·500 ms, the next tick is
     // strictly after the instant, and a restart at t fires on the 3rd tick after t, so within
     // (1.0 s, 1.5 s] of t (tcp.c: rtime counts ticks, fires at rtime >= rto).

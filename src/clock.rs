@@ -216,28 +216,6 @@ impl Phase {
     }
 }
 
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            None => f.write_str("seed"),
-            Some(d) => f.write_str(&format_duration(d)),
-        }
-    }
-}
-
-impl std::str::FromStr for Phase {
-    type Err = PhaseError;
-    fn from_str(s: &str) -> Result<Self, PhaseError> {
-        if s.trim() == "seed" {
-            Ok(Phase(None))
-        } else {
-            parse_duration(s)
-                .map(|d| Phase(Some(d)))
-                .map_err(PhaseError)
-        }
-    }
-}
-
 /// An optional duration: a string with units, or `"off"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OptDur(pub Option<Duration>);
@@ -247,27 +225,33 @@ impl OptDur {
     pub const OFF: OptDur = OptDur(None);
 }
 
-impl fmt::Display for OptDur {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            None => f.write_str("off"),
-            Some(d) => f.write_str(&format_duration(d)),
+/// `Display` and `FromStr` for an optional duration written as a duration string or `keyword`
+/// (for `None`), with `error` wrapping the duration's parse error.
+macro_rules! keyword_or_duration {
+    ($($t:ident, $keyword:literal, $error:ident);*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0 {
+                    None => f.write_str($keyword),
+                    Some(d) => f.write_str(&format_duration(d)),
+                }
+            }
         }
-    }
+
+        impl std::str::FromStr for $t {
+            type Err = $error;
+            fn from_str(s: &str) -> Result<Self, $error> {
+                if s.trim() == $keyword {
+                    Ok($t(None))
+                } else {
+                    parse_duration(s).map(|d| $t(Some(d))).map_err($error)
+                }
+            }
+        }
+    )*};
 }
 
-impl std::str::FromStr for OptDur {
-    type Err = OptDurError;
-    fn from_str(s: &str) -> Result<Self, OptDurError> {
-        if s.trim() == "off" {
-            Ok(OptDur(None))
-        } else {
-            parse_duration(s)
-                .map(|d| OptDur(Some(d)))
-                .map_err(OptDurError)
-        }
-    }
-}
+keyword_or_duration!(OptDur, "off", OptDurError; Phase, "seed", PhaseError);
 
 /// The earlier of two optional deadlines (`None` = never).
 #[inline]
@@ -293,6 +277,26 @@ pub fn fmt_secs(t: Instant) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Proves a phase reads and prints as "seed" or a duration, its error names "seed" (not "off"),
+    // and `resolve` wraps a fixed phase onto the grid and scales a draw into [0, period).
+    #[test]
+    fn phase_keyword_and_resolve() {
+        assert_eq!("seed".parse::<Phase>(), Ok(Phase::SEED));
+        let p: Phase = "620ms".parse().unwrap();
+        assert_eq!(p.to_string(), "620ms");
+        assert!(
+            "off"
+                .parse::<Phase>()
+                .unwrap_err()
+                .to_string()
+                .ends_with("or \"seed\"")
+        );
+        let grid = Duration::from_millis(500);
+        assert_eq!(p.resolve(grid, 0.9), Duration::from_millis(120));
+        assert_eq!(Phase::SEED.resolve(grid, 0.5), Duration::from_millis(250));
+        assert!(Phase::SEED.resolve(grid, 0.999_999_9) < grid);
+    }
 
     // Proves durations print in a form that parses back to the same value, for every unit.
     #[test]

@@ -197,7 +197,12 @@ mod tests {
         assert!(checks(&g));
         // The incremental checksum (RFC 1624) agrees with a full one for any values, the
         // 0xffff/0x0000 corners included.
-        for (ack, win) in [(0u32, 0u16), (u32::MAX, u16::MAX), (0x8000_0001, 1), (99, 65534)] {
+        for (ack, win) in [
+            (0u32, 0u16),
+            (u32::MAX, u16::MAX),
+            (0x8000_0001, 1),
+            (99, 65534),
+        ] {
             let mut h = f.clone();
             set_ack_win(&mut h, ack, win);
             assert!(checks(&h), "ack {ack} win {win}");

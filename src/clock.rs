@@ -225,6 +225,35 @@ impl OptDur {
     pub const OFF: OptDur = OptDur(None);
 }
 
+/// The ticks of a periodic timer: `phase + k·period` for every k ≥ 0 (lwIP's slow and fast
+/// timers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    /// The first tick.
+    pub phase: Duration,
+    /// Time between ticks (not zero).
+    pub period: Duration,
+}
+
+impl Grid {
+    /// Number of ticks at or before `t`.
+    pub fn ticks_through(self, t: Instant) -> i64 {
+        let (p, k) = (
+            self.phase.total_micros() as i64,
+            self.period.total_micros().max(1) as i64,
+        );
+        let us = t.total_micros();
+        if us < p { 0 } else { (us - p) / k + 1 }
+    }
+
+    /// The first tick strictly after `t`.
+    pub fn after(self, t: Instant) -> Instant {
+        let us =
+            self.phase.total_micros() + self.period.total_micros() * self.ticks_through(t) as u64;
+        Instant::from_micros(us as i64)
+    }
+}
+
 /// `Display` and `FromStr` for an optional duration written as a duration string or `keyword`
 /// (for `None`), with `error` wrapping the duration's parse error.
 macro_rules! keyword_or_duration {

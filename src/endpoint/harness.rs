@@ -16,9 +16,10 @@
 //! Sequence numbers come from the frames the endpoint sends and receives, so the harness needs
 //! nothing from smoltcp's internals.
 
+use crate::classes::seq_after;
 use crate::clock::{Duration, Instant};
 use crate::profile::{Emulate, TcpModel};
-use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
+use crate::trace::packet::{Packet, TcpFlags};
 
 use super::frame::Tuple;
 
@@ -86,7 +87,7 @@ impl Harness {
             self.tuple = Tuple::of(frame);
         }
         let end = s.seq.wrapping_add(s.seq_len());
-        if s.has(TcpFlags::SYN) || (self.snd_nxt.wrapping_sub(end) as i32) < 0 {
+        if s.has(TcpFlags::SYN) || seq_after(end, self.snd_nxt) {
             self.snd_nxt = end;
         }
         if s.has(TcpFlags::SYN) {
@@ -103,7 +104,7 @@ impl Harness {
         self.last_rx = now;
         self.probes_sent = 0;
         self.ka_deferred = None;
-        if s.has(TcpFlags::ACK) && (self.snd_una.wrapping_sub(s.ack) as i32) < 0 {
+        if s.has(TcpFlags::ACK) && seq_after(s.ack, self.snd_una) {
             self.snd_una = s.ack;
         }
     }
@@ -127,10 +128,7 @@ impl Harness {
 
     /// A frame arriving in the harness's TIME-WAIT (after smoltcp's): the reply, if any, and
     /// whether TIME-WAIT ends (an RST).
-    pub fn time_wait_reply(&mut self, frame: &[u8]) -> (Option<Vec<u8>>, bool) {
-        let Some(s) = Ipv4Segment::parse(frame).map(|s| s.tcp) else {
-            return (None, false);
-        };
+    pub fn time_wait_reply(&mut self, s: &Packet) -> (Option<Vec<u8>>, bool) {
         if s.has(TcpFlags::RST) {
             self.tw_until = None;
             return (None, true);

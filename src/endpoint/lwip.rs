@@ -15,15 +15,11 @@
 //! smoltcp runs with its own delayed ACK off, so it ACKs every segment at once and this layer
 //! decides which ACKs wait.
 
-use crate::clock::{Duration, Instant};
+use crate::classes::seq_after;
+use crate::clock::{Duration, Grid, Instant};
 use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
 
 use super::frame;
-
-/// `a` is before `b` in sequence space.
-fn before(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
-}
 
 /// The lwIP output rules of one endpoint.
 #[derive(Debug)]
@@ -34,8 +30,8 @@ pub struct LwipOut {
     threshold: u32,
     /// The peer's FIN has been received: one byte of window is gone.
     fin_in: bool,
-    fast_tick: Duration,
-    fast_phase: Duration,
+    /// The 250 ms fast timer's ticks.
+    fast: Grid,
     /// A pure ACK waiting for the fast timer: when it goes, and the frame.
     held: Option<(Instant, Vec<u8>)>,
     /// In-order data segments received since our last ACK went out.
@@ -55,8 +51,10 @@ impl LwipOut {
             ann_right: None,
             threshold: (rx_cap / 2).min(mss) as u32,
             fin_in: false,
-            fast_tick: Duration::from_millis(250),
-            fast_phase,
+            fast: Grid {
+                phase: fast_phase,
+                period: Duration::from_millis(250),
+            },
             held: None,
             unacked_segs: 0,
             plain_in_order: false,
@@ -96,8 +94,8 @@ impl LwipOut {
             let wnd = win.saturating_sub(u32::from(self.fin_in));
             let right = seq_ack.wrapping_add(wnd);
             let announced = match self.ann_right {
-                Some(r) if before(right, r.wrapping_add(self.threshold)) => {
-                    if before(r, seq_ack) {
+                Some(r) if seq_after(r.wrapping_add(self.threshold), right) => {
+                    if seq_after(seq_ack, r) {
                         0
                     } else {
                         r.wrapping_sub(seq_ack)
@@ -129,7 +127,7 @@ impl LwipOut {
             return None;
         }
         if pure && self.unacked_segs == 1 && self.plain_in_order {
-            let due = self.next_fast_tick(now);
+            let due = self.fast.after(now);
             self.held = Some((due, f));
             return None;
         }
@@ -142,17 +140,6 @@ impl LwipOut {
         self.unacked_segs = 0;
         self.last_ack = Some(ack);
         self.last_ack_win = Some((ack, win));
-    }
-
-    /// The first fast-timer tick strictly after `t`.
-    fn next_fast_tick(&self, t: Instant) -> Instant {
-        let (p, k) = (
-            self.fast_phase.total_micros() as i64,
-            self.fast_tick.total_micros() as i64,
-        );
-        let us = t.total_micros();
-        let n = if us < p { 0 } else { (us - p) / k + 1 };
-        Instant::from_micros(p + n * k)
     }
 
     /// The held ACK, if its tick has come.

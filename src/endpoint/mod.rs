@@ -237,7 +237,7 @@ impl Endpoint {
             h.on_received(now, &p);
             if self.state == State::TimeWait && self.handle.is_none() {
                 // The harness's TIME-WAIT, after smoltcp's: it answers for the stack.
-                let (reply, over) = h.time_wait_reply(&frame);
+                let (reply, over) = h.time_wait_reply(&p);
                 self.out.extend(reply);
                 if over {
                     self.set_state(now, State::Closed, out);
@@ -398,13 +398,8 @@ impl Endpoint {
                 self.out.push_back(f);
                 self.drop_socket(now, "keep-alive", out);
             }
-            Some(Action::DropSocket) => {
-                if let Some(h) = self.handle.take() {
-                    self.sockets.remove(h);
-                }
-                self.set_state(now, State::Closed, out);
-            }
-            Some(Action::TimeWaitOver) => {
+            // A closed socket's FIN-WAIT-2 or TIME-WAIT is over: the socket goes quietly.
+            Some(Action::DropSocket | Action::TimeWaitOver) => {
                 if let Some(h) = self.handle.take() {
                     self.sockets.remove(h);
                 }

@@ -31,7 +31,8 @@
 
 use std::collections::VecDeque;
 
-use crate::clock::{Duration, Instant};
+use crate::classes::seq_after;
+use crate::clock::{Duration, Grid, Instant};
 use crate::profile::Emulate;
 use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
 
@@ -39,11 +40,6 @@ use super::frame;
 
 /// `tcp_backoff` of lwIP's `tcp.c`: the RTO after the n-th timeout is the base shifted by this.
 const LWIP_BACKOFF: [u32; 13] = [1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7, 7, 7];
-
-/// `a` is before `b` in sequence space.
-fn before(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
-}
 
 /// One segment as first sent: its sequence range and the frame.
 #[derive(Debug)]
@@ -180,23 +176,19 @@ impl Rexmit {
 
     /// Number of slow-timer ticks at or before `t`.
     fn ticks(&self, t: Instant) -> i64 {
-        let (p, k) = (
-            self.cfg.phase.total_micros() as i64,
-            self.cfg.tick.total_micros() as i64,
-        );
-        let us = t.total_micros();
-        if us < p { 0 } else { (us - p) / k + 1 }
+        self.grid().ticks_through(t)
     }
 
     /// The first slow-timer tick strictly after `t`.
     fn tick_after(&self, t: Instant) -> Instant {
-        let (p, k) = (
-            self.cfg.phase.total_micros() as i64,
-            self.cfg.tick.total_micros() as i64,
-        );
-        let us = t.total_micros();
-        let n = if us < p { 0 } else { (us - p) / k + 1 };
-        Instant::from_micros(p + n * k)
+        self.grid().after(t)
+    }
+
+    fn grid(&self) -> Grid {
+        Grid {
+            phase: self.cfg.phase,
+            period: self.cfg.tick,
+        }
     }
 
     /// (Re)starts the timer at `now` with the current RTO.
@@ -248,7 +240,7 @@ impl Rexmit {
         let new_ack = s.has(TcpFlags::ACK) && self.acked_out != Some(s.ack);
         let pure_ack =
             |f: &[u8]| frame::Tuple::of(f).map(|t| t.bare(seen, s.ack, s.win as u16, false));
-        if !before(seen, end) {
+        if !seq_after(end, seen) {
             return match pure_ack(&frame).filter(|_| new_ack) {
                 Some(a) => {
                     self.acked_out = Some(s.ack);
@@ -257,7 +249,7 @@ impl Rexmit {
                 None => Verdict::Drop,
             };
         }
-        let trimmed = before(start, seen);
+        let trimmed = seq_after(seen, start);
         let frame = if trimmed {
             match frame::trim_front(&frame, seen.wrapping_sub(start) as usize) {
                 Some(f) => f,
@@ -343,7 +335,7 @@ impl Rexmit {
             return;
         }
         let Some(una) = self.una else { return };
-        if before(una, s.ack) && !before(self.seen_max.unwrap_or(una), s.ack) {
+        if seq_after(s.ack, una) && !seq_after(s.ack, self.seen_max.unwrap_or(una)) {
             self.on_new_ack(now, una, s.ack, out);
         } else if self.is_dupack(s) {
             self.dupacks += 1;
@@ -379,7 +371,7 @@ impl Rexmit {
         self.sample(now, ack);
         self.una = Some(ack);
         let mut popped = 0;
-        while self.segs.front().is_some_and(|g| !before(ack, g.end)) {
+        while self.segs.front().is_some_and(|g| !seq_after(g.end, ack)) {
             if let Some(g) = self.segs.pop_front()
                 && self.spare.len() < 16
             {
@@ -450,7 +442,7 @@ impl Rexmit {
     /// An RTT sample if the ACK ends the one being timed.
     fn sample(&mut self, now: Instant, ack: u32) {
         let Some(p) = self.probe else { return };
-        if before(ack, p.seq) {
+        if seq_after(p.seq, ack) {
             return;
         }
         self.probe = None;

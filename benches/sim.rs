@@ -1,6 +1,6 @@
 //! One simulated hour of `models/esp32-wifi-telemetry.toml`, with outputs off (the engine and the
 //! stacks) and with every output written to files. Throughput is in simulated seconds, so
-//! criterion's "elem/s" is the speed-up over real time (floors: 30,000x off, 10,000x on).
+//! criterion's "elem/s" is the speed-up over real time (floors: 40,000x off, 10,000x on).
 
 use std::path::Path;
 

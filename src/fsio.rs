@@ -1,7 +1,10 @@
-//! File helpers shared by the command line and the library: atomic file writes and locating the
-//! capture inside a `tcpsim run` output directory.
+//! File helpers shared by the command line and the library: atomic file writes, bounded input
+//! reads (with `-` for standard input), and locating the capture inside a `tcpsim run` output
+//! directory.
 //!
 //! Guarantees:
+//! - inputs are read as streams, never by seeking, so pipes, FIFOs and `/dev/stdin` work; a whole
+//!   file is read only through [`read_limited`], which stops one byte past its limit;
 //! - [`write_atomic`] never leaves half a file at the destination: the bytes go to a uniquely named
 //!   temporary file in the destination's own directory (so the final rename stays on one file
 //!   system), which is renamed over the destination only once complete, and removed on any error;
@@ -42,6 +45,25 @@ pub enum FsError {
         /// The input it would replace.
         input: PathBuf,
     },
+    /// Reading an input failed.
+    #[error("reading {}", path.display())]
+    Read {
+        /// The input.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input is larger than the command reads.
+    #[error("{}: larger than {} MB, which is more than a {what} can be", path.display(), limit >> 20)]
+    TooLarge {
+        /// The input.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+        /// What the input was expected to be.
+        what: &'static str,
+    },
     /// A directory given as a capture holds no capture.
     #[error(
         "{}: a directory without trace.pcap or trace.txt (run with --outputs including pcap or text)",
@@ -53,9 +75,74 @@ pub enum FsError {
     },
 }
 
+/// The name standard input goes by in messages when a command is given `-`.
+pub const STDIN_NAME: &str = "<standard input>";
+
+/// Whether `path` means standard input (`-`).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How an input path is shown in messages: `-` is [`STDIN_NAME`].
+pub fn display_name(path: &Path) -> PathBuf {
+    if is_stdin(path) {
+        PathBuf::from(STDIN_NAME)
+    } else {
+        path.to_owned()
+    }
+}
+
+/// Opens an input for streaming: `-` is standard input; anything else is opened as a file (a FIFO
+/// or character device streams like one).
+///
+/// # Errors
+/// [`FsError::Read`] naming the input.
+pub fn open_input(path: &Path) -> Result<Box<dyn std::io::Read + Send>, FsError> {
+    if is_stdin(path) {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(Box::new(f)),
+        Err(source) => Err(FsError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Reads a whole input (`-` for standard input) of at most `limit` bytes; `what` names what it
+/// should be, for the error.
+///
+/// # Errors
+/// [`FsError::Read`], or [`FsError::TooLarge`] once more than `limit` bytes arrive (reading stops
+/// there, so `/dev/zero` is refused, not read).
+pub fn read_limited(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, FsError> {
+    use std::io::Read;
+    let name = display_name(path);
+    let mut bytes = Vec::new();
+    open_input(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| FsError::Read {
+            path: name.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(FsError::TooLarge {
+            path: name,
+            limit,
+            what,
+        });
+    }
+    Ok(bytes)
+}
+
 /// Where a plot of the file `input` goes by default: `x.svg` beside it, or `x.timeline.svg` when
 /// the input is itself named `.svg` (a plot never replaces its input).
 pub fn svg_beside(input: &Path) -> PathBuf {
+    if is_stdin(input) {
+        return PathBuf::from("timeline.svg");
+    }
     let beside = input.with_extension("svg");
     if beside == input {
         input.with_extension("timeline.svg")
@@ -109,9 +196,39 @@ fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 /// [`FsError::Write`] naming `path` when the temporary file cannot be created or written, or the
 /// rename fails; the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
-    let err = |source| FsError::Write {
-        path: path.to_owned(),
-        source,
+    write_atomic_with(path, |w| w.write_all(bytes)).map_err(|e| match e {
+        AtomicWriteError::Fs(e) => e,
+        AtomicWriteError::Producer(source) => FsError::Write {
+            path: path.to_owned(),
+            source,
+        },
+    })
+}
+
+/// Why [`write_atomic_with`] failed: the file system, or the function producing the bytes.
+#[derive(Debug)]
+pub enum AtomicWriteError<E> {
+    /// Creating, writing or renaming the file.
+    Fs(FsError),
+    /// The producer's own error.
+    Producer(E),
+}
+
+/// As [`write_atomic`], with the bytes streamed by `produce` into a buffered writer (so a large
+/// output is never held in memory). If `produce` fails, the temporary file is removed and `path`
+/// is untouched.
+///
+/// # Errors
+/// [`AtomicWriteError::Producer`] with `produce`'s error, or [`AtomicWriteError::Fs`].
+pub fn write_atomic_with<E>(
+    path: &Path,
+    produce: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+) -> Result<(), AtomicWriteError<E>> {
+    let err = |source| {
+        AtomicWriteError::Fs(FsError::Write {
+            path: path.to_owned(),
+            source,
+        })
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -128,10 +245,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
             o.open(p)
         })
         .map_err(err)?;
-    let file = tmp.as_file_mut();
-    file.write_all(bytes)
-        .and_then(|()| file.flush())
-        .map_err(err)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+    produce(&mut w).map_err(AtomicWriteError::Producer)?;
+    w.flush().map_err(err)?;
+    drop(w);
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
 }
@@ -166,6 +283,69 @@ pub fn capture_in(input: &Path) -> Result<PathBuf, FsError> {
         .ok_or_else(|| FsError::NoCapture {
             path: input.to_owned(),
         })
+}
+
+/// An exclusive claim on an output destination while tcpsim writes it: an advisory lock
+/// (`flock`) on a hidden `.NAME.lock` file beside it. The lock is the operating system's, so a
+/// killed process releases it; the file is removed when the claim is dropped.
+#[derive(Debug)]
+pub struct OutputLock {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+/// Lock files held by this process, for [`remove_lock_files`] at a signal.
+static LOCKS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+impl OutputLock {
+    /// Claims `parent/NAME` for writing. `Ok(None)` when another process holds the claim.
+    ///
+    /// # Errors
+    /// Creating or locking the lock file failed.
+    pub fn try_acquire(parent: &Path, name: &str) -> std::io::Result<Option<OutputLock>> {
+        let path = parent.join(format!(".{name}.lock"));
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+            // The holder before us may have removed the file between our open and our lock: the
+            // claim counts only if the path still names the file we locked.
+            let (Ok(ours), Ok(now)) = (file.metadata(), std::fs::metadata(&path)) else {
+                continue;
+            };
+            if same_inode(&ours, &now) {
+                if let Ok(mut l) = LOCKS.lock() {
+                    l.push(path.clone());
+                }
+                return Ok(Some(OutputLock { path, _file: file }));
+            }
+        }
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Removed while still locked, so no other process can hold a claim on this file.
+        let _ = std::fs::remove_file(&self.path);
+        if let Ok(mut l) = LOCKS.lock() {
+            l.retain(|p| *p != self.path);
+        }
+    }
+}
+
+/// Removes the lock files of this process's claims: what a signal handler calls before exiting.
+pub fn remove_lock_files() {
+    let paths = LOCKS.lock().map(|mut l| std::mem::take(&mut *l));
+    for p in paths.unwrap_or_default() {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 #[cfg(test)]

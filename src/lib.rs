@@ -89,6 +89,8 @@ pub mod detect;
 pub(crate) mod endpoint;
 pub mod expect;
 pub mod fsio;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod link;
 pub mod model;
 pub mod outcome;
@@ -124,3 +126,20 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 pub use run::{Analyse, Report, run_trace, simulate};
 pub use sim::{Sim, SimError};
 pub use trace::{Event, EventKind, Trace};
+
+/// At most 100 characters of `text` for an error message, control characters escaped (a binary
+/// file read as text must not fill the terminal).
+pub(crate) fn clip_text(text: &str) -> String {
+    let mut s = String::new();
+    for c in text.chars().take(100) {
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
+    if text.chars().nth(100).is_some() {
+        s.push_str("...");
+    }
+    s
+}

@@ -205,13 +205,11 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
 }
 
 fn sweep(a: SweepArgs) -> Result<ExitCode> {
-    use tcpsim::search::sweep::{Shard, Sweep, parse_param};
+    use tcpsim::search::sweep::{Shard, Sweep, SweepError, parse_param};
     let params = (a.params.iter().map(|p| parse_param(p))).collect::<Result<Vec<_>, _>>()?;
     let shard =
         (a.shard.as_deref().map(Shard::parse).transpose())?.unwrap_or(Shard { index: 1, count: 1 });
-    if a.seeds == 0 {
-        anyhow::bail!("--seeds must be at least 1");
-    }
+    tcpsim::search::sweep::check_seeds(a.seeds)?;
     let text = Scenario::load_text(&a.model)?.1;
     let sweep = Sweep {
         text: &text,
@@ -222,23 +220,28 @@ fn sweep(a: SweepArgs) -> Result<ExitCode> {
         threads: tcpsim::search::sweep::threads(a.jobs),
     };
     let bar = progress_bar();
-    let csv = sweep.run(&|d, t| show_progress(&bar, d as u64, t as u64))?;
-    bar.abandon();
+    let show = |d: usize, t: usize| show_progress(&bar, d as u64, t as u64);
     match &a.out {
         Some(path) => {
             fsio::ensure_not_input(path, &[&a.model])?;
-            fsio::write_atomic(path, csv.as_bytes())?
+            fsio::write_atomic_with(path, |w| sweep.run_to(w, &show)).map_err(|e| match e {
+                fsio::AtomicWriteError::Fs(e) => anyhow::Error::from(e),
+                fsio::AtomicWriteError::Producer(e) => e.into(),
+            })?;
         }
-        None => out(&csv)?,
+        // A reader that went away (`| head`) ends the sweep quietly.
+        None => match sweep.run_to(&mut std::io::stdout().lock(), &show) {
+            Err(SweepError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            r => r?,
+        },
     }
+    bar.abandon();
     Ok(ExitCode::SUCCESS)
 }
 
 fn mitigate(a: MitigateArgs) -> Result<ExitCode> {
     tcpsim::search::check_signature(&a.target)?;
-    if a.seeds == 0 {
-        anyhow::bail!("--seeds must be at least 1");
-    }
+    tcpsim::search::sweep::check_seeds(a.seeds)?;
     let text = Scenario::load_text(&a.model)?.1;
     let threads = tcpsim::search::sweep::threads(a.jobs);
     let rows = tcpsim::search::mitigate::mitigate(
@@ -274,16 +277,13 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         let svg = timeline(&trace, s.capture, &opts)?;
         (svg, input.join("timeline.svg"))
     } else {
-        let head = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-        let svg = if head.starts_with(b"kind,cell,run,seed") {
-            let text = String::from_utf8(head)
-                .with_context(|| format!("{}: not UTF-8", input.display()))?;
-            heatmap(&text, a.target.as_deref(), &title)?
-        } else {
-            let (trace, _) = tcpsim::capture::import_trace(input, Default::default())?;
-            let mut opts = PlotOptions::new(&title);
-            (opts.from, opts.to, opts.conn) = (a.from, a.to, a.conn);
-            timeline(&trace, tcpsim::model::CapturePoint::Server, &opts)?
+        let svg = match tcpsim::plot::read_input(input)? {
+            tcpsim::plot::PlotInput::Sweep(text) => heatmap(&text, a.target.as_deref(), &title)?,
+            tcpsim::plot::PlotInput::Capture(trace) => {
+                let mut opts = PlotOptions::new(&title);
+                (opts.from, opts.to, opts.conn) = (a.from, a.to, a.conn);
+                timeline(&trace, tcpsim::model::CapturePoint::Server, &opts)?
+            }
         };
         (svg, fsio::svg_beside(input))
     };

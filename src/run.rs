@@ -179,6 +179,9 @@ pub enum RunError {
         .0.display()
     )]
     Encloses(PathBuf),
+    /// Another tcpsim process is writing the destination.
+    #[error("{} is being written by another tcpsim run; try again when it finishes", .0.display())]
+    Busy(PathBuf),
     /// A file could not be written.
     #[error("{}", path.display())]
     Io {
@@ -292,6 +295,11 @@ pub fn run_to_dir(
     outputs: Outputs,
 ) -> Result<Report, RunError> {
     let (dest, parent, name) = resolve_out(out)?;
+    fs::create_dir_all(&parent).map_err(io_at(&parent))?;
+    // One writer per destination: of two runs to one place, one writes it whole, the other stops.
+    let _lock = crate::fsio::OutputLock::try_acquire(&parent, &name)
+        .map_err(io_at(out))?
+        .ok_or_else(|| RunError::Busy(out.to_owned()))?;
     if dest.exists() {
         if !force {
             return Err(RunError::Exists(out.to_owned()));
@@ -301,7 +309,6 @@ pub fn run_to_dir(
         }
     }
     let out = dest.as_path();
-    fs::create_dir_all(&parent).map_err(io_at(&parent))?;
     let tmp = PartialDir::create(&parent, &name).map_err(io_at(out))?;
     // Errors name the destination, not the temporary directory.
     let report = write_all(scenario, &tmp.0, outputs).map_err(|e| match e {
@@ -334,6 +341,7 @@ pub fn remove_partial_dirs() {
     for dir in dirs.unwrap_or_default() {
         let _ = fs::remove_dir_all(dir);
     }
+    crate::fsio::remove_lock_files();
 }
 
 impl PartialDir {

@@ -11,7 +11,7 @@ pub mod text;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{Read, Seek};
+use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -129,20 +129,34 @@ pub fn import_file(
     opts: ImportOptions,
     sink: &mut dyn FnMut(&Packet, &mut Endpoints),
 ) -> Result<(Endpoints, ImportStats), ImportError> {
+    let (reader, name) = open(path)?;
+    import_reader(reader, &name, opts, sink)
+}
+
+/// Imports a capture from a stream (a file, a pipe, standard input, bytes in memory), told apart by
+/// its first bytes; `path` names it in errors. Reads once, front to back, with bounded memory: a
+/// text line over [`MAX_LINE`] or a pcap record over [`MAX_RECORD`] is an error naming its place.
+///
+/// # Errors
+/// As [`import_file`].
+pub fn import_reader(
+    mut reader: impl Read + Send,
+    path: &Path,
+    opts: ImportOptions,
+    sink: &mut dyn FnMut(&Packet, &mut Endpoints),
+) -> Result<(Endpoints, ImportStats), ImportError> {
     let err = |message: String| ImportError::file(path, message);
-    let mut file = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?;
     let mut magic = [0u8; 4];
-    let n = read_up_to(&mut file, &mut magic).map_err(|e| err(format!("cannot read: {e}")))?;
+    let n = read_up_to(&mut reader, &mut magic).map_err(|e| err(format!("cannot read: {e}")))?;
     if n == 0 {
         return Err(err("empty file: no packets".into()));
     }
-    file.seek(std::io::SeekFrom::Start(0))
-        .map_err(|e| err(format!("cannot read: {e}")))?;
+    let whole = std::io::Cursor::new(magic).take(n as u64).chain(reader);
     if pcap::is_pcap_magic(&magic[..n]) {
-        pcap::import(file, path, sink)
+        pcap::import(whole, path, sink)
     } else {
         text::import(
-            std::io::BufReader::with_capacity(1 << 16, file),
+            std::io::BufReader::with_capacity(1 << 16, whole),
             path,
             opts,
             sink,
@@ -150,12 +164,34 @@ pub fn import_file(
     }
 }
 
+/// The longest text line a capture may have (1 MB): longer is an error, not an allocation.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The largest pcap or pcapng record (block) read (256 KB, the largest snapshot length tcpdump and
+/// dumpcap take): larger is an error naming its byte offset.
+pub const MAX_RECORD: usize = 256 << 10;
+
+/// Opens a capture input (`-` for standard input) and the name it goes by in errors.
+fn open(path: &Path) -> Result<(Box<dyn Read + Send>, PathBuf), ImportError> {
+    let name = crate::fsio::display_name(path);
+    match crate::fsio::open_input(path) {
+        Ok(r) => Ok((r, name)),
+        Err(e) => {
+            let why =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string);
+            Err(ImportError::file(&name, format!("cannot read: {why}")))
+        }
+    }
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(n)
@@ -166,9 +202,22 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// # Errors
 /// As [`import_file`].
 pub fn import_trace(path: &Path, opts: ImportOptions) -> Result<(Trace, ImportStats), ImportError> {
+    let (reader, name) = open(path)?;
+    import_trace_from(reader, &name, opts)
+}
+
+/// As [`import_trace`], from a stream (see [`import_reader`]); `path` names it in errors.
+///
+/// # Errors
+/// As [`import_file`].
+pub fn import_trace_from(
+    reader: impl Read + Send,
+    path: &Path,
+    opts: ImportOptions,
+) -> Result<(Trace, ImportStats), ImportError> {
     let mut trace = Trace::default();
     let mut seq = 0;
-    let (endpoints, stats) = import_file(path, opts, &mut |p, _| {
+    let (endpoints, stats) = import_reader(reader, path, opts, &mut |p, _| {
         trace.push(&Event {
             t: p.t,
             seq,

@@ -12,9 +12,10 @@ use smoltcp::wire::{IpProtocol, Ipv4Packet};
 use std::path::Path;
 
 use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError, create_reader};
 
-use super::{Endpoints, ImportError, ImportStats};
+use super::{Endpoints, ImportError, ImportStats, MAX_RECORD};
 use crate::clock::Instant;
 use crate::trace::packet::{Packet, Segment};
 
@@ -47,17 +48,16 @@ pub fn import(
     sink: &mut dyn FnMut(&Packet, &mut Endpoints),
 ) -> Result<(Endpoints, ImportStats), ImportError> {
     let err = |message: String| ImportError::file(path, message);
-    let mut rd = create_reader(1 << 16, reader)
+    let mut capacity = 1 << 16;
+    let mut rd = create_reader(capacity, ReadFully(reader))
         .map_err(|e| err(format!("not a readable pcap/pcapng file: {}", describe(&e))))?;
     let mut endpoints = Endpoints::default();
     let mut stats = ImportStats::default();
     let mut legacy: Option<(Linktype, bool)> = None;
     let mut ifaces: Vec<Iface> = Vec::new();
-    let mut last_incomplete = false;
     loop {
         match rd.next() {
             Ok((offset, block)) => {
-                last_incomplete = false;
                 let packet = match block {
                     PcapBlockOwned::LegacyHeader(h) => {
                         legacy = Some((h.network, h.is_nanosecond_precision()));
@@ -133,13 +133,16 @@ pub fn import(
                 return Err(err("truncated: the file ends inside a packet".into()));
             }
             Err(PcapError::Incomplete(_)) => {
-                if last_incomplete {
-                    return Err(err("truncated: the file ends inside a packet".into()));
-                }
-                last_incomplete = true;
+                // A pipe may deliver a record in several reads: refill until the reader is
+                // exhausted (the next call then reports truncation) or the buffer is full.
+                let before = rd.data().len();
                 rd.refill()
                     .map_err(|e| err(format!("cannot read: {}", describe(&e))))?;
+                if rd.data().len() == before && !rd.reader_exhausted() {
+                    grow(&mut *rd, &mut capacity, &err)?;
+                }
             }
+            Err(PcapError::BufferTooSmall) => grow(&mut *rd, &mut capacity, &err)?,
             Err(e) => return Err(err(format!("corrupt capture: {}", describe(&e)))),
         }
     }
@@ -147,6 +150,45 @@ pub fn import(
         return Err(err("no packets in the capture".into()));
     }
     Ok((endpoints, stats))
+}
+
+/// A reader whose reads fill the buffer unless the stream ends: pcap-parser takes a short read for
+/// the end of the header or of a block, which a pipe or standard input gives at any point.
+struct ReadFully<R>(R);
+
+impl<R: Read> Read for ReadFully<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            match self.0.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Makes room for a record larger than the reader's buffer, up to [`MAX_RECORD`] (plus 4 KB for the
+/// block header and options); a larger record is an error naming its byte offset.
+fn grow(
+    rd: &mut dyn PcapReaderIterator,
+    capacity: &mut usize,
+    err: &dyn Fn(String) -> ImportError,
+) -> Result<(), ImportError> {
+    let most = MAX_RECORD + 4096;
+    if *capacity >= most || !rd.grow(most) {
+        return Err(err(format!(
+            "the record at byte {} is larger than {} KB (a corrupt length, or not a capture)",
+            rd.consumed(),
+            MAX_RECORD >> 10
+        )));
+    }
+    *capacity = most;
+    rd.refill()
+        .map_err(|e| err(format!("cannot read: {}", describe(&e))))
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -183,7 +225,7 @@ fn describe<I>(e: &PcapError<I>) -> String {
         PcapError::Eof | PcapError::UnexpectedEof | PcapError::Incomplete(_) => {
             "the file ends inside a block (truncated)".into()
         }
-        PcapError::BufferTooSmall => "a block is larger than 64 KiB (a corrupt length?)".into(),
+        PcapError::BufferTooSmall => "a block is larger than 256 KB (a corrupt length?)".into(),
         PcapError::ReadError => "the file could not be read".into(),
         PcapError::HeaderNotRecognized => {
             "the header is neither pcap nor pcapng (unrecognised magic number)".into()

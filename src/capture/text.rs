@@ -9,7 +9,7 @@
 //! counted. Sequence numbers are passed on as printed; the analysis undoes tcpdump's relative
 //! numbering.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use super::{Endpoints, ImportError, ImportOptions, ImportStats};
@@ -66,7 +66,9 @@ pub fn import(
     let mut saw_anything = false;
     loop {
         buf.clear();
-        let n = reader
+        // Bounded: a line longer than MAX_LINE is an error, never an allocation of its length.
+        let n = (&mut reader)
+            .take(super::MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|e| ImportError {
                 path: path.to_owned(),
@@ -82,6 +84,14 @@ pub fn import(
             line: Some(lineno),
             message,
         };
+        if n > super::MAX_LINE {
+            let what = if buf.contains(&0) {
+                "binary data: not tcpdump text, and not a pcap or pcapng file either"
+            } else {
+                "a line longer than 1 MB: not a capture"
+            };
+            return Err(err(what.into()));
+        }
         let line = match std::str::from_utf8(&buf) {
             Ok(l) => l.trim_end_matches(['\n', '\r']),
             Err(_) => {
@@ -127,8 +137,8 @@ pub fn import(
                 }
                 return Err(err(format!(
                     "not a tcpdump packet line ({}): {}",
-                    clip(&why),
-                    clip(line)
+                    crate::clip_text(&why),
+                    crate::clip_text(line)
                 )));
             }
         }
@@ -147,25 +157,8 @@ fn skip(stats: &mut ImportStats, lineno: usize, line: &str) {
     if stats.skipped_examples.len() < MAX_EXAMPLES {
         stats
             .skipped_examples
-            .push(format!("{lineno}: {}", clip(line)));
+            .push(format!("{lineno}: {}", crate::clip_text(line)));
     }
-}
-
-/// At most 100 characters of `text` for an error message, control characters escaped (a binary
-/// file read as text must not fill the terminal).
-fn clip(text: &str) -> String {
-    let mut s = String::new();
-    for c in text.chars().take(100) {
-        if c.is_control() {
-            s.extend(c.escape_default());
-        } else {
-            s.push(c);
-        }
-    }
-    if text.chars().nth(100).is_some() {
-        s.push_str("...");
-    }
-    s
 }
 
 impl Clock {

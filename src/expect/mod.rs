@@ -143,13 +143,7 @@ pub fn model_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, TestError> {
 pub fn properties(files: &[PathBuf]) -> Result<Vec<PropertyCase>, TestError> {
     let mut cases = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError {
-            path: path.clone(),
-            line: 0,
-            col: 0,
-            field: String::new(),
-            kind: crate::model::ModelErrorKind::Io(e.to_string()),
-        })?;
+        let text = crate::model::read_model(path)?;
         let model = Scenario::from_toml(&text, path)?;
         for (index, e) in model.expect.iter().enumerate() {
             cases.push(PropertyCase {
@@ -228,7 +222,7 @@ pub fn check(c: &PropertyCase, opts: &TestOptions) -> PropertyResult {
     let fail = |s: Scenario, v: Verdict, saved: bool| {
         Some(failure(c, s, v, saved, file.clone(), opts.seed))
     };
-    if let Some(saved) = std::fs::read_to_string(&file)
+    if let Some(saved) = crate::model::read_model(&file)
         .ok()
         .and_then(|text| Scenario::from_toml(&text, &file).ok())
     {

@@ -165,9 +165,28 @@ fn locate_parse_error(text: &str, e: &toml::de::Error) -> (Option<Range<usize>>,
 }
 
 /// Reads a model file's text; an I/O error names the file.
-fn read_model(path: &Path) -> Result<String, ModelError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ModelError::unlocated(path, String::new(), ModelErrorKind::Io(e.to_string())))
+/// The largest model file read (1 MB; the shipped models are under 4 KB).
+pub const MODEL_FILE_LIMIT: u64 = 1 << 20;
+
+/// Reads a model file's text (`-` for standard input), at most [`MODEL_FILE_LIMIT`] bytes.
+///
+/// # Errors
+/// [`ModelErrorKind::Io`]: unreadable, too large, or not UTF-8 (naming the byte offset).
+pub fn read_model(path: &Path) -> Result<String, ModelError> {
+    let io = |m: String| ModelError::unlocated(path, String::new(), ModelErrorKind::Io(m));
+    let bytes = crate::fsio::read_limited(path, MODEL_FILE_LIMIT, "model file").map_err(|e| {
+        io(match e {
+            crate::fsio::FsError::Read { source, .. } => source.to_string(),
+            crate::fsio::FsError::TooLarge { .. } => "larger than 1 MB: not a model file".into(),
+            other => other.to_string(),
+        })
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        io(format!(
+            "not UTF-8 text (byte {}): not a model file",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// An error in `path` at `span` of its `text` (line and column 0 without a span).

@@ -45,10 +45,38 @@ pub use link::{
     Affects, AfterExpiry, DirectionModel, LinkModel, LossModel, Middlebox, Notify, OutagePolicy,
     OutageSchedule, PowerSave, Window,
 };
+pub use load::{MODEL_FILE_LIMIT, read_model};
 pub use space::SearchSpace;
 
 /// The format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// A seed: a TOML integer, or a string of decimal digits (for values above `i64::MAX`).
+fn de_seed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct Seed;
+    impl serde::de::Visitor<'_> for Seed {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "an integer from 0 to {}", u64::MAX)
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<u64, E> {
+            Ok(n)
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<u64, E> {
+            u64::try_from(n).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+        }
+        fn visit_str<E: serde::de::Error>(self, t: &str) -> Result<u64, E> {
+            t.trim().parse().map_err(|_| {
+                E::custom(format!(
+                    "expected an integer from 0 to {}, found {:?}",
+                    u64::MAX,
+                    crate::clip_text(t)
+                ))
+            })
+        }
+    }
+    d.deserialize_any(Seed)
+}
 
 /// A whole simulation experiment: link, two endpoints, seed and duration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,7 +89,10 @@ pub struct Scenario {
     /// Free text: what the model is for.
     #[serde(default)]
     pub description: String,
-    /// The seed every random stream is derived from. Required.
+    /// The seed every random stream is derived from. Required: an integer from 0 to 2^64−1. A
+    /// string of decimal digits is taken too, because `--set seed=N` above 2^63−1 is not a TOML
+    /// integer.
+    #[serde(deserialize_with = "de_seed")]
     pub seed: u64,
     /// How much virtual time to simulate at most (default `"60s"`).
     #[serde(default = "default_duration")]

@@ -47,6 +47,20 @@ pub enum PlotError {
     /// The sweep CSV could not be read.
     #[error(transparent)]
     Csv(#[from] csv::Error),
+    /// The input could not be read, or is too large.
+    #[error(transparent)]
+    Input(#[from] crate::fsio::FsError),
+    /// The input is not a capture tcpsim reads.
+    #[error(transparent)]
+    Import(#[from] crate::capture::ImportError),
+    /// The sweep CSV is not UTF-8 text.
+    #[error("{path}: not UTF-8 text (byte {at}): not a sweep CSV")]
+    NotText {
+        /// The input, as named on the command line.
+        path: String,
+        /// The offset of the first byte that is not UTF-8.
+        at: usize,
+    },
     /// A cell's rate is not a number.
     #[error(transparent)]
     BadRate(#[from] std::num::ParseFloatError),

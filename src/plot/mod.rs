@@ -37,6 +37,66 @@ pub use error::PlotError;
 pub use heatmap::heatmap;
 pub use timeline::timeline;
 
+/// The largest sweep CSV `plot` reads (64 MB: a sweep at its cell limit is far smaller).
+pub const SWEEP_CSV_LIMIT: u64 = 64 << 20;
+
+/// What a plot's input file turned out to be.
+#[derive(Debug)]
+pub enum PlotInput {
+    /// A `tcpsim sweep` CSV (its text), drawn as a heatmap.
+    Sweep(String),
+    /// A capture (pcap, pcapng or text), drawn as a timeline.
+    Capture(crate::trace::Trace),
+}
+
+/// Reads a plot's input (`-` for standard input), told apart by its first bytes, streaming: a sweep
+/// CSV of at most [`SWEEP_CSV_LIMIT`] bytes, or a capture through the importers' bounds.
+///
+/// # Errors
+/// [`PlotError::Input`], [`PlotError::Import`] or [`PlotError::NotText`], naming the input.
+pub fn read_input(path: &std::path::Path) -> Result<PlotInput, PlotError> {
+    use std::io::Read;
+    const SWEEP_HEADER: &[u8] = b"kind,cell,run,seed";
+    let name = crate::fsio::display_name(path);
+    let mut reader = crate::fsio::open_input(path)?;
+    let mut head = Vec::with_capacity(SWEEP_HEADER.len());
+    (&mut reader)
+        .take(SWEEP_HEADER.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|source| crate::fsio::FsError::Read {
+            path: name.clone(),
+            source,
+        })?;
+    let whole = std::io::Cursor::new(head.clone()).chain(reader);
+    if head != SWEEP_HEADER {
+        let opts = crate::capture::ImportOptions::default();
+        let (trace, _) = crate::capture::import_trace_from(whole, &name, opts)?;
+        return Ok(PlotInput::Capture(trace));
+    }
+    let mut bytes = Vec::new();
+    whole
+        .take(SWEEP_CSV_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| crate::fsio::FsError::Read {
+            path: name.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > SWEEP_CSV_LIMIT {
+        return Err(crate::fsio::FsError::TooLarge {
+            path: name,
+            limit: SWEEP_CSV_LIMIT,
+            what: "sweep CSV",
+        }
+        .into());
+    }
+    String::from_utf8(bytes)
+        .map(PlotInput::Sweep)
+        .map_err(|e| PlotError::NotText {
+            path: name.display().to_string(),
+            at: e.utf8_error().valid_up_to(),
+        })
+}
+
 /// Options of a timeline plot.
 #[derive(Debug, Clone)]
 pub struct PlotOptions {

@@ -2,7 +2,8 @@
 //! on all cores; a CSV row per run and per grid cell.
 //!
 //! Guarantees: the output does not depend on the number of threads (results are stored by run
-//! index); `--shard I/N` runs a contiguous block of cells, and the shards' CSVs, concatenated in
+//! index); rows are written as blocks of runs finish, in order, so memory stays flat; a grid of more
+//! than [`MAX_RUNS`] runs is refused before anything runs; `--shard I/N` runs a contiguous block of cells, and the shards' CSVs, concatenated in
 //! order, are byte for byte the unsharded CSV (only shard 1 writes the header).
 //!
 //! CSV columns: `kind` (`run` or `cell`), `cell`, `run` (empty on cell rows), `seed` (empty on cell
@@ -71,9 +72,24 @@ pub enum SweepArgError {
     /// Not `NAME=FROM..TO:STEPS`.
     #[error("--param {0:?}: expected NAME=FROM..TO:STEPS, e.g. server.idle_timeout=5s..30s:6")]
     Param(String),
+    /// `--seeds` outside 1..=[`MAX_SEEDS`].
+    #[error("--seeds {0}: expected 1 to {MAX_SEEDS}")]
+    Seeds(u32),
     /// Not `I/N` with 1 ≤ I ≤ N.
     #[error("--shard {0:?}: expected I/N with 1 <= I <= N, e.g. 2/8")]
     Shard(String),
+}
+
+/// Checks a `--seeds` count: 1 to [`MAX_SEEDS`].
+///
+/// # Errors
+/// [`SweepArgError::Seeds`].
+pub fn check_seeds(seeds: u32) -> Result<(), SweepArgError> {
+    if (1..=MAX_SEEDS).contains(&seeds) {
+        Ok(())
+    } else {
+        Err(SweepArgError::Seeds(seeds))
+    }
 }
 
 /// Parses `NAME=FROM..TO:STEPS` (durations with units, or numbers; STEPS ≥ 1 evenly spaced values
@@ -216,91 +232,201 @@ impl Sweep<'_> {
         out
     }
 
-    /// Runs this shard's cells and returns the CSV text.
+    /// Runs this shard's cells and returns the CSV text (see [`Sweep::run_to`]).
     ///
     /// # Errors
-    /// A cell whose overrides make an invalid model (checked before anything runs).
-    pub fn run(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<String, ModelError> {
-        let cells: Vec<usize> = self.shard.cells(self.cells()).collect();
-        let mut scenarios = Vec::new();
-        for &c in &cells {
-            let sets: Vec<String> = self
-                .params
-                .iter()
-                .zip(self.cell_values(c))
-                .map(|(p, v)| format!("{}={v}", p.key))
-                .collect();
-            let base = Scenario::from_toml_with(self.text, self.path, &sets)?;
-            for k in 0..self.seeds {
-                let mut s = base.clone();
-                s.seed = base.seed.wrapping_add(u64::from(k));
-                scenarios.push((c, s));
-            }
+    /// As [`Sweep::run_to`].
+    pub fn run(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<String, SweepError> {
+        let mut csv = Vec::new();
+        self.run_to(&mut csv, progress)?;
+        Ok(String::from_utf8(csv).expect("the CSV is built from UTF-8 text"))
+    }
+
+    /// Runs this shard's cells and writes the CSV to `w` as runs finish, in order: runs are done
+    /// in blocks of [`RUNS_PER_BLOCK`], so memory stays flat however large the grid.
+    ///
+    /// # Errors
+    /// [`SweepError::TooLarge`] (before anything runs) for a shard of more than [`MAX_RUNS`] runs; a
+    /// cell whose overrides make an invalid model (the sweep stops before that cell's block
+    /// runs); a write error.
+    pub fn run_to(
+        &self,
+        w: &mut dyn std::io::Write,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(), SweepError> {
+        let seeds = self.seeds.max(1) as usize;
+        let cells = self.shard.cells(self.checked_cells()?);
+        let total = cells.len() * seeds;
+        let sigs: Vec<&str> = crate::detect::signatures().collect();
+        if self.shard.index == 1 {
+            w.write_all(self.header(&sigs).as_bytes())?;
         }
         let done = AtomicUsize::new(0);
-        let total = scenarios.len();
-        let results = par_map(&scenarios, self.threads, |_, (_, s)| {
-            let r = run_one(s);
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            r
-        });
-        let sigs: Vec<&str> = crate::detect::signatures().collect();
-        let mut csv = String::new();
-        if self.shard.index == 1 {
-            csv += "kind,cell,run,seed";
-            for p in self.params {
-                csv += ",";
-                csv += &p.key;
+        let mut hits = vec![0u32; sigs.len()];
+        let mut base: Option<(usize, Scenario)> = None;
+        let first_run = cells.start * seeds;
+        for block in (0..total).step_by(RUNS_PER_BLOCK) {
+            let mut runs = Vec::with_capacity(RUNS_PER_BLOCK.min(total - block));
+            for i in block..(block + RUNS_PER_BLOCK).min(total) {
+                let (c, k) = (cells.start + i / seeds, i % seeds);
+                if base.as_ref().is_none_or(|(bc, _)| *bc != c) {
+                    base = Some((c, self.cell_model(c)?));
+                }
+                let mut s = base.as_ref().expect("just set").1.clone();
+                s.seed = s.seed.wrapping_add(k as u64);
+                runs.push((c, s));
             }
-            for s in &sigs {
-                csv += ",";
-                csv += s;
+            let results = par_map(&runs, self.threads, |_, (_, s)| {
+                let r = run_one(s);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                r
+            });
+            let mut csv = String::new();
+            for (j, ((c, s), r)) in runs.iter().zip(&results).enumerate() {
+                let run = first_run + block + j;
+                self.run_row(&mut csv, *c, run, s.seed, r, &sigs, &mut hits);
+                if run % seeds == seeds - 1 {
+                    self.cell_row(&mut csv, *c, &hits, seeds);
+                    hits.iter_mut().for_each(|h| *h = 0);
+                }
             }
-            csv += ",features\n";
+            w.write_all(csv.as_bytes())?;
         }
-        for (block, &c) in cells.iter().enumerate() {
-            let values = self.cell_values(c);
-            let mut hits = vec![0u32; sigs.len()];
-            for k in 0..self.seeds as usize {
-                let i = block * self.seeds as usize + k;
-                let (_, s) = &scenarios[i];
-                let r = &results[i];
-                let _ = write!(csv, "run,{c},{},{}", c * self.seeds as usize + k, s.seed);
-                for v in &values {
-                    csv += ",";
-                    csv += v;
-                }
-                for (j, sig) in sigs.iter().enumerate() {
-                    let n = r.findings.iter().filter(|f| f.signature == *sig).count();
-                    hits[j] += u32::from(n > 0);
-                    let _ = write!(csv, ",{n}");
-                }
-                let mut feats: Vec<String> = r
-                    .findings
-                    .iter()
-                    .flat_map(|f| {
-                        f.features
-                            .iter()
-                            .map(move |(k, v)| format!("{}.{k}={v:.6}", f.signature))
-                    })
-                    .collect();
-                if let Some(e) = &r.error {
-                    feats.push(format!("error={}", e.replace([',', ';', '\n'], " ")));
-                }
-                let _ = writeln!(csv, ",{}", feats.join(";"));
-            }
-            let _ = write!(csv, "cell,{c},,");
-            for v in &values {
-                csv += ",";
-                csv += v;
-            }
-            for h in hits {
-                let _ = write!(csv, ",{}", f64::from(h) / f64::from(self.seeds.max(1)));
-            }
-            csv += ",\n";
-        }
-        Ok(csv)
+        w.flush()?;
+        Ok(())
     }
+
+    /// The grid's cell count, refused when this shard has over [`MAX_RUNS`] runs (with the
+    /// seeds), before anything is allocated.
+    fn checked_cells(&self) -> Result<usize, SweepError> {
+        let cells = self
+            .params
+            .iter()
+            .try_fold(1usize, |n, p| n.checked_mul(p.values.len()));
+        let runs = |c: usize| {
+            self.shard
+                .cells(c)
+                .len()
+                .checked_mul(self.seeds.max(1) as usize)
+        };
+        match cells.and_then(|c| Some((c, runs(c)?))) {
+            Some((cells, runs)) if runs <= MAX_RUNS => Ok(cells),
+            _ => Err(SweepError::TooLarge {
+                limit: MAX_RUNS,
+                params: self.params.iter().map(|p| p.values.len()).collect(),
+                seeds: self.seeds,
+            }),
+        }
+    }
+
+    /// The model of cell `c`: the model text with the cell's values as overrides.
+    fn cell_model(&self, c: usize) -> Result<Scenario, ModelError> {
+        let sets: Vec<String> = self
+            .params
+            .iter()
+            .zip(self.cell_values(c))
+            .map(|(p, v)| format!("{}={v}", p.key))
+            .collect();
+        Scenario::from_toml_with(self.text, self.path, &sets)
+    }
+
+    fn header(&self, sigs: &[&str]) -> String {
+        let mut csv = String::from("kind,cell,run,seed");
+        for p in self.params {
+            csv += ",";
+            csv += &p.key;
+        }
+        for s in sigs {
+            csv += ",";
+            csv += s;
+        }
+        csv += ",features\n";
+        csv
+    }
+
+    /// A run's row; counts its signatures into its cell's `hits`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_row(
+        &self,
+        csv: &mut String,
+        c: usize,
+        run: usize,
+        seed: u64,
+        r: &RunResult,
+        sigs: &[&str],
+        hits: &mut [u32],
+    ) {
+        let _ = write!(csv, "run,{c},{run},{seed}");
+        for v in self.cell_values(c) {
+            *csv += ",";
+            *csv += v;
+        }
+        for (j, sig) in sigs.iter().enumerate() {
+            let n = r.findings.iter().filter(|f| f.signature == *sig).count();
+            hits[j] += u32::from(n > 0);
+            let _ = write!(csv, ",{n}");
+        }
+        let mut feats: Vec<String> = r
+            .findings
+            .iter()
+            .flat_map(|f| {
+                f.features
+                    .iter()
+                    .map(move |(k, v)| format!("{}.{k}={v:.6}", f.signature))
+            })
+            .collect();
+        if let Some(e) = &r.error {
+            feats.push(format!("error={}", e.replace([',', ';', '\n'], " ")));
+        }
+        let _ = writeln!(csv, ",{}", feats.join(";"));
+    }
+
+    /// A cell's row: per signature, the fraction of its seeds with a finding.
+    fn cell_row(&self, csv: &mut String, c: usize, hits: &[u32], seeds: usize) {
+        let _ = write!(csv, "cell,{c},,");
+        for v in self.cell_values(c) {
+            *csv += ",";
+            *csv += v;
+        }
+        for h in hits {
+            let _ = write!(csv, ",{}", f64::from(*h) / seeds as f64);
+        }
+        *csv += ",\n";
+    }
+}
+
+/// The most runs (cells × seeds) one sweep takes: larger grids are refused before anything runs.
+pub const MAX_RUNS: usize = 1_000_000;
+
+/// The most seeds per cell (`sweep --seeds`) or per candidate (`mitigate --seeds`).
+pub const MAX_SEEDS: u32 = 100_000;
+
+/// Runs simulated (and held in memory) at a time; rows are written after each block.
+pub const RUNS_PER_BLOCK: usize = 1024;
+
+/// What stops a sweep.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// The grid has more runs than [`MAX_RUNS`].
+    #[error(
+        "the grid is too large: {} values x {seeds} seeds is more than {limit} runs for one process; use fewer steps or seeds, or split it with --shard",
+        params.iter().map(ToString::to_string).collect::<Vec<_>>().join(" x ")
+    )]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+        /// Values per parameter.
+        params: Vec<usize>,
+        /// Seeds per cell.
+        seeds: u32,
+    },
+    /// A cell's overrides make an invalid model.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Writing the CSV failed.
+    #[error("writing the CSV")]
+    Write(#[from] std::io::Error),
 }
 
 #[cfg(test)]

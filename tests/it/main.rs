@@ -10,6 +10,7 @@ mod importers;
 mod observed;
 mod plots;
 mod props;
+mod reliability;
 mod search;
 
 use std::path::{Path, PathBuf};

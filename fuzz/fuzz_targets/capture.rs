@@ -1,0 +1,7 @@
+//! Fuzz target `capture`: arbitrary bytes through `tcpsim::fuzzing::capture` (see that function for what
+//! it checks beyond "no panic").
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| tcpsim::fuzzing::capture(data));

@@ -15,9 +15,6 @@ use crate::model::{CapturePoint, Scenario};
 /// Steps a validated model is simulated for (enough for the handshake and the first data).
 const MODEL_STEPS: u32 = 2_000;
 
-/// Packets above which [`plot`] skips drawing (the import and analysis still run).
-const PLOT_PACKETS: usize = 2_000;
-
 /// A model file: parse and validate; a valid model must build a simulation and run.
 ///
 /// # Panics
@@ -43,16 +40,15 @@ pub fn model(data: &[u8]) {
     }
 }
 
-/// A capture in any format tcpsim reads (told apart by content, as `analyze` does), then its
-/// analysis and report, strict and lenient.
+/// A capture in any format tcpsim reads (told apart by content, as `analyze` does): imported
+/// strictly, then leniently with its analysis and report.
 pub fn capture(data: &[u8]) {
-    for lenient in [false, true] {
-        let opts = ImportOptions { lenient };
-        if let Ok((trace, stats)) = import_trace_from(data, Path::new("fuzz.cap"), opts) {
-            let a = crate::analyze::analyze_trace(&trace, CapturePoint::Server, Default::default());
-            let _ = crate::report::analyze_text("fuzz.cap", &stats, &a);
-            let _ = crate::report::analyze_json([("fuzz.cap", &a)]);
-        }
+    let name = Path::new("fuzz.cap");
+    let _ = crate::capture::import_reader(data, name, ImportOptions::default(), &mut |_, _| {});
+    let opts = ImportOptions { lenient: true };
+    if let Ok((trace, stats)) = import_trace_from(data, name, opts) {
+        let a = crate::analyze::analyze_trace(&trace, CapturePoint::Server, Default::default());
+        let _ = crate::report::analyze_text("fuzz.cap", &stats, &a);
     }
 }
 
@@ -61,21 +57,10 @@ pub fn pcap(data: &[u8]) {
     let _ = crate::capture::pcap::import(data, Path::new("fuzz.pcap"), &mut |_, _| {});
 }
 
-/// `plot`'s input: a sweep CSV (heatmap) or a capture (timeline).
+/// `plot`'s input: a sweep CSV (heatmap) or a capture (timeline), as `tcpsim plot` reads it.
 pub fn plot(data: &[u8]) {
-    const SWEEP_HEADER: &[u8] = b"kind,cell,run,seed";
-    if data.starts_with(SWEEP_HEADER) {
-        if let Ok(text) = std::str::from_utf8(data) {
-            let _ = crate::plot::heatmap(text, None, "fuzz");
-            let _ = crate::plot::heatmap(text, Some("stale-seq-after-fin"), "fuzz");
-        }
-        return;
-    }
-    let opts = ImportOptions::default();
-    if let Ok((trace, stats)) = import_trace_from(data, Path::new("fuzz.cap"), opts)
-        && stats.packets as usize <= PLOT_PACKETS
-    {
-        let popts = crate::plot::PlotOptions::new("fuzz");
-        let _ = crate::plot::timeline(&trace, CapturePoint::Server, &popts);
-    }
+    let opts = crate::plot::PlotOptions::new("fuzz");
+    let name = Path::new("fuzz.cap");
+    let _ = crate::plot::plot_reader(data, name, &opts, None);
+    let _ = crate::plot::plot_reader(data, name, &opts, Some("stale-seq-after-fin"));
 }

@@ -261,30 +261,26 @@ fn mitigate(a: MitigateArgs) -> Result<ExitCode> {
 }
 
 fn plot(a: PlotArgs) -> Result<ExitCode> {
-    use tcpsim::plot::{PlotOptions, heatmap, timeline};
+    use tcpsim::plot::{PlotOptions, TimelineSink};
     let input = a.input.as_path();
     let title = input.file_name().map_or_else(
         || input.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     let (svg, default_out) = if input.is_dir() {
-        // A run directory: re-simulate its resolved model (deterministic) for the full trace.
+        // A run directory: re-simulate its resolved model (deterministic), thinned as it runs.
         let s = Scenario::load(&input.join("run.toml"))
             .with_context(|| format!("{}: not a tcpsim run directory", input.display()))?;
-        let (trace, _) = tcpsim::run_trace(&s)?;
+        let mut sink = TimelineSink::new(s.capture, 0);
+        tcpsim::simulate(&s, &mut sink, tcpsim::Analyse::No)?;
         let mut opts = PlotOptions::new(&s.name);
         (opts.from, opts.to) = (a.from, a.to);
-        let svg = timeline(&trace, s.capture, &opts)?;
+        let svg = sink.draw(&opts)?;
         (svg, input.join("timeline.svg"))
     } else {
-        let svg = match tcpsim::plot::read_input(input)? {
-            tcpsim::plot::PlotInput::Sweep(text) => heatmap(&text, a.target.as_deref(), &title)?,
-            tcpsim::plot::PlotInput::Capture(trace) => {
-                let mut opts = PlotOptions::new(&title);
-                (opts.from, opts.to, opts.conn) = (a.from, a.to, a.conn);
-                timeline(&trace, tcpsim::model::CapturePoint::Server, &opts)?
-            }
-        };
+        let mut opts = PlotOptions::new(&title);
+        (opts.from, opts.to, opts.conn) = (a.from, a.to, a.conn);
+        let svg = tcpsim::plot::plot_file(input, &opts, a.target.as_deref())?;
         (svg, fsio::svg_beside(input))
     };
     let path = a.out.unwrap_or(default_out);

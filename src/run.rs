@@ -35,7 +35,7 @@ pub struct Outputs {
     pub csv: bool,
     /// `summary.json`.
     pub summary: bool,
-    /// `timeline.svg` (keeps the whole trace in memory for the plot; not part of `all`).
+    /// `timeline.svg` (drawn from series thinned as the run goes; not part of `all`).
     pub plot: bool,
 }
 
@@ -435,9 +435,9 @@ fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunE
         let p = dir.join("events.csv");
         sinks.push(Box::new(EventsCsv::new(create(&p)?).map_err(io_at(&p))?));
     }
-    let mut trace = o.plot.then(Trace::default);
+    let mut timeline = o.plot.then(|| crate::plot::TimelineSink::new(point, 0));
     let analyse = if o.summary { Analyse::Yes } else { Analyse::No };
-    let result = match &mut trace {
+    let result = match &mut timeline {
         Some(t) => simulate(scenario, &mut (&mut sinks, t), analyse),
         None => simulate(scenario, &mut sinks, analyse),
     };
@@ -448,12 +448,8 @@ fn write_all(scenario: &Scenario, dir: &Path, o: Outputs) -> Result<Report, RunE
         },
         e => e,
     })?;
-    if let Some(trace) = trace {
-        let svg = crate::plot::timeline(
-            &trace,
-            point,
-            &crate::plot::PlotOptions::new(&scenario.name),
-        )?;
+    if let Some(timeline) = timeline {
+        let svg = timeline.draw(&crate::plot::PlotOptions::new(&scenario.name))?;
         let p = dir.join("timeline.svg");
         fs::write(&p, svg).map_err(io_at(&p))?;
     }

@@ -161,7 +161,7 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    fn new(connections: Vec<ConnReport>) -> Analysis {
+    pub(crate) fn new(connections: Vec<ConnReport>) -> Analysis {
         let findings = connections
             .iter()
             .flat_map(|c| c.findings.iter().cloned())

@@ -2,19 +2,22 @@
 //! ranges, with their kind) and the peer's ACKs and windows; for simulated traces also the outage
 //! windows, the TCP state lanes and the senders' unacknowledged and unsent bytes.
 //!
+//! Both readers take one event (or packet) at a time and keep their series thinned
+//! ([`super::thin`]), so memory stays flat however long the trace.
+//!
 //! Guarantees: a pure function of the trace; a segment is drawn as a retransmission by the one rule
 //! the summary and the analysis use ([`SendTracker`]); simulated traces are read from the sender's side
 //! (every frame offered, with its fate), imported captures only as captured (no fates, outages,
 //! states or unsent bytes are invented), with times relative to the connection's first packet.
 
-use crate::capture::CaptureView;
+use crate::capture::Endpoints;
 use crate::classes::{SendTracker, Sent};
-use crate::clock::secs;
-use crate::model::CapturePoint;
+use crate::clock::{Instant, secs};
 use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
-use crate::trace::{AppEvent, Dir, EventKind, Fate, TcpState, Trace};
+use crate::trace::{AppEvent, Dir, Event, EventKind, Fate, TcpState};
 
 use super::PlotError;
+use super::thin::{Peaks, SeqRange, Thinned};
 
 /// How a segment is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,10 +60,10 @@ pub(super) struct Flow {
     /// The highest sequence sent (the end of the highest segment), and the rule classifying the
     /// next segment.
     send: SendTracker,
-    /// (time, low, high, kind).
-    pub(super) segs: Vec<(f64, i64, i64, Kind)>,
-    /// The peer's ACKs of this flow: (time, ack, ack + window).
-    pub(super) acks: Vec<(f64, i64, i64)>,
+    /// Segments: (time, kind, relative range), thinned while read.
+    pub(super) segs: Thinned<Kind, SeqRange>,
+    /// The peer's ACKs of this flow: (time, (), (ack, ack + window)), thinned while read.
+    pub(super) acks: Thinned<(), Peaks<i64>>,
     /// Link-down windows of this direction: (start, end).
     pub(super) outages: Vec<(f64, f64)>,
 }
@@ -92,14 +95,14 @@ impl Flow {
         let hi = lo + i64::from(seq_len);
         let sent = self.send.classify(seq, seq_len, len, flags);
         if flags.contains(TcpFlags::FIN) {
-            self.segs.push((t, lo, hi, Kind::Fin));
+            self.segs.push(t, Kind::Fin, SeqRange { lo, hi });
         }
         if len > 0 {
             let kind = match sent {
                 Sent::Retransmission | Sent::KeepAlive => Kind::Retransmission,
                 Sent::New | Sent::Ahead | Sent::NoSequenceSpace => Kind::New,
             };
-            self.segs.push((t, lo, hi, kind));
+            self.segs.push(t, kind, SeqRange { lo, hi });
         }
         (lo, hi)
     }
@@ -108,7 +111,7 @@ impl Flow {
     /// relative ACK.
     fn add_ack(&mut self, t: f64, ack: u32, win: u32) -> i64 {
         let ack = self.rel(ack);
-        self.acks.push((t, ack, ack + i64::from(win)));
+        self.acks.push(t, (), Peaks(ack, ack + i64::from(win)));
         ack
     }
 }
@@ -118,8 +121,8 @@ impl Flow {
 pub(super) struct Lanes {
     /// Per side: (start, state).
     pub(super) states: [Vec<(f64, TcpState)>; 2],
-    /// Per sender: (time, unacked bytes, unsent bytes).
-    pub(super) bytes: [Vec<(f64, f64, f64)>; 2],
+    /// Per sender: (time, (), (unacked bytes, unsent bytes)), thinned while read.
+    pub(super) bytes: [Thinned<(), Peaks<f64>>; 2],
 }
 
 /// Everything the timeline needs, extracted from a trace.
@@ -138,21 +141,9 @@ pub(super) struct Data {
     pub(super) offset: f64,
 }
 
-/// Extracts the flows (and, for a simulated trace, the lanes) of connection `conn` of `trace`.
-pub(super) fn extract(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, PlotError> {
-    let simulated = trace
-        .events()
-        .any(|e| matches!(e.kind, EventKind::Offered { .. }));
-    if simulated {
-        Ok(extract_simulated(trace))
-    } else {
-        extract_captured(trace, point, conn)
-    }
-}
-
-/// The running state of reading a simulated trace.
+/// The running state of reading a simulated trace, event by event.
 #[derive(Default)]
-struct Simulated {
+pub(super) struct Simulated {
     flows: [Flow; 2],
     lanes: Lanes,
     /// Per side: bytes the application wrote.
@@ -163,6 +154,10 @@ struct Simulated {
     high_acked: [i64; 2],
     /// Per direction: since when the link is down.
     down_since: [Option<f64>; 2],
+    /// Times of the first and last events (seconds).
+    span: (f64, f64),
+    /// Whether any simulated event was seen.
+    seen: bool,
 }
 
 impl Simulated {
@@ -185,7 +180,7 @@ impl Simulated {
         };
         let (lo, hi) = if s.has(TcpFlags::RST) {
             let lo = f.rel(s.seq);
-            f.segs.push((t, lo, lo, Kind::Rst));
+            f.segs.push(t, Kind::Rst, SeqRange { lo, hi: lo });
             (lo, lo)
         } else {
             f.add_segment(t, s.seq, s.seq_len(), s.len, s.flags)
@@ -194,7 +189,14 @@ impl Simulated {
             self.high_sent[d] = self.high_sent[d].max(hi);
         }
         if let Some(k) = kind {
-            f.segs.push((t, lo, hi.max(lo + 1), k));
+            f.segs.push(
+                t,
+                k,
+                SeqRange {
+                    lo,
+                    hi: hi.max(lo + 1),
+                },
+            );
         }
         // This frame's ACK acknowledges the other flow.
         if s.has(TcpFlags::ACK) && !s.has(TcpFlags::RST) {
@@ -202,11 +204,14 @@ impl Simulated {
             self.high_acked[1 - d] = self.high_acked[1 - d].max(ack);
         }
         let side = dir.sender() as usize;
-        self.lanes.bytes[side].push((
+        self.lanes.bytes[side].push(
             t,
-            (self.high_sent[d] - self.high_acked[d]).max(0) as f64,
-            (self.written[side] as i64 - self.high_sent[d] + 1).max(0) as f64,
-        ));
+            (),
+            Peaks(
+                (self.high_sent[d] - self.high_acked[d]).max(0) as f64,
+                (self.written[side] as i64 - self.high_sent[d] + 1).max(0) as f64,
+            ),
+        );
     }
 
     /// The link of direction `dir` went up or down at `t`.
@@ -222,14 +227,18 @@ impl Simulated {
     }
 }
 
-/// A simulated trace: every frame where it was sent, with its fate.
-fn extract_simulated(trace: &Trace) -> Data {
-    let mut sim = Simulated::default();
-    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
-    for e in trace.events() {
+impl Simulated {
+    /// Reads one event of a simulated run (an imported capture's packets are not read here).
+    pub(super) fn handle(&mut self, e: &Event<'_>) {
+        if matches!(e.kind, EventKind::Captured { .. }) {
+            return;
+        }
         let t = secs(e.t);
-        start = start.min(t);
-        end = end.max(t);
+        if !self.seen {
+            self.span = (t, t);
+            self.seen = true;
+        }
+        self.span = (self.span.0.min(t), self.span.1.max(t));
         match e.kind {
             EventKind::Offered {
                 dir,
@@ -237,30 +246,50 @@ fn extract_simulated(trace: &Trace) -> Data {
                 fate,
                 by_middlebox,
                 ..
-            } => sim.offered(t, dir, bytes, &fate, by_middlebox),
-            EventKind::Link { dir, up } => sim.link(t, dir, up),
-            EventKind::State { side, to, .. } => sim.lanes.states[side as usize].push((t, to)),
+            } => self.offered(t, dir, bytes, &fate, by_middlebox),
+            EventKind::Link { dir, up } => self.link(t, dir, up),
+            EventKind::State { side, to, .. } => self.lanes.states[side as usize].push((t, to)),
             EventKind::App {
                 side,
                 event: AppEvent::Write { len },
-            } => sim.written[side as usize] += len as u64,
+            } => self.written[side as usize] += len as u64,
             _ => {}
         }
     }
-    let end_t = secs(trace.end).max(end);
-    // Outages still open at the end last until the end.
-    for (d, s0) in sim.down_since.iter().enumerate() {
-        if let Some(s0) = s0 {
-            sim.flows[d].outages.push((*s0, end_t));
-        }
+
+    /// Whether any simulated event was read.
+    pub(super) fn seen(&self) -> bool {
+        self.seen
     }
-    Data {
-        flows: sim.flows,
-        lanes: Some(sim.lanes),
-        start,
-        end: end_t,
-        simulated: true,
-        offset: 0.0,
+
+    /// Entries held by the thinned series (segments, ACKs, bytes).
+    #[cfg(test)]
+    pub(super) fn held(&self) -> usize {
+        let flows: usize = self.flows.iter().map(|f| f.segs.held() + f.acks.held()).sum();
+        flows + self.lanes.bytes.iter().map(super::thin::Thinned::held).sum::<usize>()
+    }
+
+    /// What the timeline draws, for a run that ended at `end`.
+    pub(super) fn finish(mut self, end: Instant) -> Data {
+        let end_t = secs(end).max(self.span.1);
+        // Outages still open at the end last until the end.
+        for (d, s0) in self.down_since.iter().enumerate() {
+            if let Some(s0) = s0 {
+                self.flows[d].outages.push((*s0, end_t));
+            }
+        }
+        Data {
+            flows: self.flows,
+            lanes: Some(self.lanes),
+            start: if self.seen {
+                self.span.0
+            } else {
+                f64::INFINITY
+            },
+            end: end_t,
+            simulated: true,
+            offset: 0.0,
+        }
     }
 }
 
@@ -269,40 +298,60 @@ fn pair(p: &Packet) -> (u32, u32) {
     (p.src.min(p.dst), p.src.max(p.dst))
 }
 
-/// The endpoint pair of connection `conn` (in order of first appearance).
-fn connection(packets: &[Packet], conn: usize) -> Result<(u32, u32), PlotError> {
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for p in packets {
-        let key = pair(p);
-        if !pairs.contains(&key) {
-            pairs.push(key);
-        }
-    }
-    pairs.get(conn).copied().ok_or(PlotError::NoSuchConnection {
-        conn,
-        count: pairs.len(),
-    })
+/// The running state of reading an imported capture, packet by packet: the packets of connection
+/// `conn` (the `conn`-th endpoint pair in order of first appearance), as captured.
+pub(super) struct Captured {
+    conn: usize,
+    flows: [Flow; 2],
+    /// The connection's endpoint pair, once seen.
+    key: Option<(u32, u32)>,
+    /// The pairs seen before it (dropped once it is found).
+    pairs: std::collections::BTreeSet<(u32, u32)>,
+    /// The first sender of the connection: direction 0.
+    first: u32,
+    /// Times of the connection's first and last packets (seconds).
+    span: (f64, f64),
+    packets: u64,
 }
 
-/// An imported capture: the packets of one connection, as captured.
-fn extract_captured(trace: &Trace, point: CapturePoint, conn: usize) -> Result<Data, PlotError> {
-    let mut flows: [Flow; 2] = Default::default();
-    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut view = CaptureView::new(point, &trace.endpoints);
-    let packets: Vec<_> = trace.events().filter_map(|e| view.packet(&e)).collect();
-    let key = connection(&packets, conn)?;
-    let names = view.endpoints();
-    let a = packets
-        .iter()
-        .find(|p| pair(p) == key)
-        .expect("the pair came from a packet")
-        .src;
-    for p in packets.iter().filter(|p| pair(p) == key) {
+impl Captured {
+    /// Reads connection `conn`.
+    pub(super) fn new(conn: usize) -> Captured {
+        Captured {
+            conn,
+            flows: Default::default(),
+            key: None,
+            pairs: Default::default(),
+            first: 0,
+            span: (f64::INFINITY, f64::NEG_INFINITY),
+            packets: 0,
+        }
+    }
+
+    /// Reads one packet; `names` are the capture's endpoint names.
+    pub(super) fn handle(&mut self, p: &Packet, names: &Endpoints) {
+        self.packets += 1;
+        let key = pair(p);
+        match self.key {
+            Some(k) if k != key => return,
+            Some(_) => {}
+            None => {
+                if self.pairs.contains(&key) {
+                    return;
+                }
+                if self.pairs.len() < self.conn {
+                    self.pairs.insert(key);
+                    return;
+                }
+                self.key = Some(key);
+                self.first = p.src;
+                self.pairs = Default::default();
+            }
+        }
         let t = secs(p.t);
-        start = start.min(t);
-        end = end.max(t);
-        let d = usize::from(p.src != a);
-        let f = &mut flows[d];
+        self.span = (self.span.0.min(t), self.span.1.max(t));
+        let d = usize::from(p.src != self.first);
+        let f = &mut self.flows[d];
         if f.name.is_empty() {
             f.name = format!("{} → {}", names.get(p.src), names.get(p.dst));
         }
@@ -311,27 +360,40 @@ fn extract_captured(trace: &Trace, point: CapturePoint, conn: usize) -> Result<D
         } else if p.has(TcpFlags::RST) {
             // A bare RST's seq may be absolute (tcpdump prints it so): mark it at the flow's top.
             let y = f.high().unwrap_or(0);
-            f.segs.push((t, y, y, Kind::Rst));
+            f.segs.push(t, Kind::Rst, SeqRange { lo: y, hi: y });
         }
         if p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST) {
-            flows[1 - d].add_ack(t, p.ack, p.win);
+            self.flows[1 - d].add_ack(t, p.ack, p.win);
         }
     }
-    if packets.is_empty() {
-        return Err(PlotError::NoPackets);
+
+    /// What the timeline draws: times since the connection's first packet, as Wireshark shows
+    /// them.
+    ///
+    /// # Errors
+    /// [`PlotError::NoPackets`], or [`PlotError::NoSuchConnection`].
+    pub(super) fn finish(mut self) -> Result<Data, PlotError> {
+        if self.packets == 0 {
+            return Err(PlotError::NoPackets);
+        }
+        if self.key.is_none() {
+            return Err(PlotError::NoSuchConnection {
+                conn: self.conn,
+                count: self.pairs.len(),
+            });
+        }
+        let offset = self.span.0;
+        for f in &mut self.flows {
+            f.segs.shift(offset);
+            f.acks.shift(offset);
+        }
+        Ok(Data {
+            flows: self.flows,
+            lanes: None,
+            start: 0.0,
+            end: self.span.1 - offset,
+            simulated: false,
+            offset,
+        })
     }
-    // Time since the first packet of the connection, as Wireshark shows it.
-    let offset = start;
-    for f in &mut flows {
-        f.segs.iter_mut().for_each(|s| s.0 -= offset);
-        f.acks.iter_mut().for_each(|a| a.0 -= offset);
-    }
-    Ok(Data {
-        flows,
-        lanes: None,
-        start: 0.0,
-        end: end - offset,
-        simulated: false,
-        offset,
-    })
 }

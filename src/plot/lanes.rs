@@ -15,6 +15,7 @@ use super::layout::{Window, steps, text_width};
 use super::style::{
     Area, F64Chart, Legend, Sample, draw_legend, state_colour, text_style, time_mesh,
 };
+use super::thin::{Peaks, Thinned};
 use super::timeline::Scene;
 use crate::trace::{Side, TcpState};
 
@@ -124,7 +125,7 @@ pub(super) fn draw_bytes_panel(
             lanes.bytes[s]
                 .iter()
                 .filter(|p| win.contains(p.0))
-                .map(|p| p.1.max(p.2))
+                .map(|p| p.2.0.max(p.2.1))
         })
         .fold(1.0f64, f64::max)
         * 1.15;
@@ -152,9 +153,13 @@ pub(super) fn draw_bytes_panel(
 }
 
 /// The peak of the unacknowledged (or `unsent`) bytes per pixel column, at the column's middle.
-fn peak_per_column(points: &[(f64, f64, f64)], unsent: bool, win: &Window) -> Vec<(f64, f64)> {
+fn peak_per_column(
+    points: &Thinned<(), Peaks<f64>>,
+    unsent: bool,
+    win: &Window,
+) -> Vec<(f64, f64)> {
     let mut per_bin: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
-    for &(t, un, us) in points.iter().filter(|p| win.contains(p.0)) {
+    for (t, (), Peaks(un, us)) in points.iter().filter(|p| win.contains(p.0)) {
         let v = if unsent { us } else { un };
         let e = per_bin
             .entry(win.bin_of(t))

@@ -28,6 +28,7 @@ mod heatmap;
 mod lanes;
 mod layout;
 mod style;
+mod thin;
 mod timeline;
 
 #[cfg(test)]
@@ -35,66 +36,79 @@ mod tests;
 
 pub use error::PlotError;
 pub use heatmap::heatmap;
-pub use timeline::timeline;
+pub use timeline::{TimelineSink, timeline};
 
 /// The largest sweep CSV `plot` reads (64 MB: a sweep at its cell limit is far smaller).
 pub const SWEEP_CSV_LIMIT: u64 = 64 << 20;
 
-/// What a plot's input file turned out to be.
-#[derive(Debug)]
-pub enum PlotInput {
-    /// A `tcpsim sweep` CSV (its text), drawn as a heatmap.
-    Sweep(String),
-    /// A capture (pcap, pcapng or text), drawn as a timeline.
-    Capture(crate::trace::Trace),
-}
-
-/// Reads a plot's input (`-` for standard input), told apart by its first bytes, streaming: a sweep
-/// CSV of at most [`SWEEP_CSV_LIMIT`] bytes, or a capture through the importers' bounds.
+/// Draws a plot's input file (`-` for standard input): a `tcpsim sweep` CSV as a heatmap of
+/// `signature` (or the first with hits), or a capture (pcap, pcapng or text) as a timeline. Told
+/// apart by the first bytes; read once, streaming, with the importers' bounds, and the capture's
+/// timeline thinned while read, so memory stays flat however long the capture.
 ///
 /// # Errors
-/// [`PlotError::Input`], [`PlotError::Import`] or [`PlotError::NotText`], naming the input.
-pub fn read_input(path: &std::path::Path) -> Result<PlotInput, PlotError> {
+/// [`PlotError::Input`], [`PlotError::Import`] or [`PlotError::NotText`] naming the input, or
+/// nothing to plot.
+pub fn plot_file(
+    path: &std::path::Path,
+    opts: &PlotOptions,
+    signature: Option<&str>,
+) -> Result<String, PlotError> {
+    let name = crate::fsio::display_name(path);
+    let reader = crate::fsio::open_input(path)?;
+    plot_reader(reader, &name, opts, signature)
+}
+
+/// As [`plot_file`], from a stream; `name` names it in errors.
+///
+/// # Errors
+/// As [`plot_file`].
+pub fn plot_reader(
+    mut reader: impl std::io::Read + Send,
+    name: &std::path::Path,
+    opts: &PlotOptions,
+    signature: Option<&str>,
+) -> Result<String, PlotError> {
     use std::io::Read;
     const SWEEP_HEADER: &[u8] = b"kind,cell,run,seed";
-    let name = crate::fsio::display_name(path);
-    let mut reader = crate::fsio::open_input(path)?;
+    let read_err = |source| crate::fsio::FsError::Read {
+        path: name.to_owned(),
+        source,
+    };
     let mut head = Vec::with_capacity(SWEEP_HEADER.len());
     (&mut reader)
         .take(SWEEP_HEADER.len() as u64)
         .read_to_end(&mut head)
-        .map_err(|source| crate::fsio::FsError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        .map_err(read_err)?;
     let whole = std::io::Cursor::new(head.clone()).chain(reader);
     if head != SWEEP_HEADER {
-        let opts = crate::capture::ImportOptions::default();
-        let (trace, _) = crate::capture::import_trace_from(whole, &name, opts)?;
-        return Ok(PlotInput::Capture(trace));
+        let mut sink = TimelineSink::new(crate::model::CapturePoint::Server, opts.conn);
+        let (names, _) = crate::capture::import_reader(
+            whole,
+            name,
+            crate::capture::ImportOptions::default(),
+            &mut |p, names| sink.packet(p, names),
+        )?;
+        return sink.draw_capture(&names, opts);
     }
     let mut bytes = Vec::new();
     whole
         .take(SWEEP_CSV_LIMIT + 1)
         .read_to_end(&mut bytes)
-        .map_err(|source| crate::fsio::FsError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        .map_err(read_err)?;
     if bytes.len() as u64 > SWEEP_CSV_LIMIT {
         return Err(crate::fsio::FsError::TooLarge {
-            path: name,
+            path: name.to_owned(),
             limit: SWEEP_CSV_LIMIT,
             what: "sweep CSV",
         }
         .into());
     }
-    String::from_utf8(bytes)
-        .map(PlotInput::Sweep)
-        .map_err(|e| PlotError::NotText {
-            path: name.display().to_string(),
-            at: e.utf8_error().valid_up_to(),
-        })
+    let text = String::from_utf8(bytes).map_err(|e| PlotError::NotText {
+        path: name.display().to_string(),
+        at: e.utf8_error().valid_up_to(),
+    })?;
+    heatmap(&text, signature, &opts.title)
 }
 
 /// Options of a timeline plot.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::extract::{Data, Flow, Kind, extract};
+use super::extract::{Captured, Data, Flow, Kind, Simulated};
 use super::findings::annotations;
 use super::lanes::{draw_bytes_panel, draw_state_panel};
 use super::layout::{Layout, Window, place_labels, steps};
@@ -18,12 +18,17 @@ use super::style::{
     ACK, Area, F64Chart, FINDING, Legend, OUTAGE, Sample, WINDOW, draw_legend, kind_style,
     time_mesh,
 };
+use super::thin::{Peaks, SeqRange};
 use super::{PlotError, PlotOptions};
-use crate::analyze::{AnalyzeOptions, analyze_trace};
+use crate::analyze::{Analysis, AnalyzeOptions, Analyzer};
+use crate::capture::{CaptureView, Endpoints};
+use crate::clock::Instant;
+use crate::detect::Finding;
 use crate::model::CapturePoint;
-use crate::trace::Trace;
+use crate::trace::packet::Packet;
+use crate::trace::{Event, EventKind, EventSink, Trace};
 
-/// Draws a trace's timeline as SVG.
+/// Draws a trace's timeline as SVG (see [`TimelineSink`] for drawing one without the trace).
 ///
 /// # Errors
 /// Nothing to plot (no packets, an empty window, a missing connection).
@@ -32,11 +37,112 @@ pub fn timeline(
     point: CapturePoint,
     opts: &PlotOptions,
 ) -> Result<String, PlotError> {
-    let data = extract(trace, point, opts.conn)?;
-    let findings = analyze_trace(trace, point, AnalyzeOptions::default()).findings;
+    let mut sink = TimelineSink::new(point, opts.conn);
+    sink.view = CaptureView::new(point, &trace.endpoints);
+    for e in trace.events() {
+        sink.sim.handle(&e);
+        if let Some(p) = sink.view.packet(&e) {
+            sink.analyzer.handle(&p);
+            if matches!(e.kind, EventKind::Captured { .. }) {
+                sink.captured.handle(&p, sink.view.endpoints());
+            }
+        }
+    }
+    sink.draw_at(None, trace.end, opts)
+}
+
+/// Collects a timeline while a run goes or a capture is read, thinned as it reads
+/// ([`super::thin`]): memory stays flat however long the run. Feed it a run's events (it is an
+/// [`EventSink`]) or a capture's packets ([`TimelineSink::packet`]), then [`TimelineSink::draw`].
+pub struct TimelineSink {
+    sim: Simulated,
+    captured: Captured,
+    analyzer: Analyzer,
+    view: CaptureView,
+    end: Instant,
+}
+
+impl TimelineSink {
+    /// A timeline of the run seen at `point`, or of connection `conn` of a capture.
+    pub fn new(point: CapturePoint, conn: usize) -> TimelineSink {
+        TimelineSink {
+            sim: Simulated::default(),
+            captured: Captured::new(conn),
+            analyzer: Analyzer::new(AnalyzeOptions::default()),
+            view: CaptureView::new(point, &[]),
+            end: Instant::ZERO,
+        }
+    }
+
+    /// Entries the run's thinned series hold.
+    #[cfg(test)]
+    pub(super) fn held(&self) -> usize {
+        self.sim.held()
+    }
+
+    /// Reads one packet of an imported capture; `names` are its endpoint names.
+    pub fn packet(&mut self, p: &Packet, names: &Endpoints) {
+        self.analyzer.handle(p);
+        self.captured.handle(p, names);
+        self.end = p.t;
+    }
+
+    /// Draws a run's timeline as SVG.
+    ///
+    /// # Errors
+    /// Nothing to plot (an empty window).
+    pub fn draw(self, opts: &PlotOptions) -> Result<String, PlotError> {
+        let end = self.end;
+        self.draw_at(None, end, opts)
+    }
+
+    /// Draws a capture's timeline as SVG; `names` are its endpoint names (from the importer).
+    ///
+    /// # Errors
+    /// Nothing to plot (no packets, an empty window, a missing connection).
+    pub fn draw_capture(self, names: &Endpoints, opts: &PlotOptions) -> Result<String, PlotError> {
+        let end = self.end;
+        self.draw_at(Some(names), end, opts)
+    }
+
+    /// Draws with the endpoint `names` of a capture, or else those the sink's view collected.
+    fn draw_at(
+        self,
+        names: Option<&Endpoints>,
+        end: Instant,
+        opts: &PlotOptions,
+    ) -> Result<String, PlotError> {
+        let names = names.unwrap_or(self.view.endpoints());
+        let findings = Analysis::new(self.analyzer.finish_at(names, end)).findings;
+        let data = if self.sim.seen() {
+            self.sim.finish(end)
+        } else {
+            self.captured.finish()?
+        };
+        draw(&data, &findings, opts)
+    }
+}
+
+impl EventSink for TimelineSink {
+    fn handle_event(&mut self, e: &Event<'_>) -> std::io::Result<()> {
+        self.sim.handle(e);
+        if let Some(p) = self.view.packet(e) {
+            self.analyzer.handle(&p);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, end: Instant) -> std::io::Result<()> {
+        self.end = end;
+        Ok(())
+    }
+}
+
+/// Draws extracted data and the findings to annotate as SVG.
+fn draw(data: &Data, findings: &[Finding], opts: &PlotOptions) -> Result<String, PlotError> {
     let layout = Layout::new(opts.width, data.lanes.is_some());
-    let win = Window::new(&data, opts, layout.plot_px())?;
-    let annot: Vec<(f64, String)> = annotations(&findings)
+    let win = Window::new(data, opts, layout.plot_px())?;
+    let annot: Vec<(f64, String)> = annotations(findings)
         .into_iter()
         .map(|(t, l)| (t - data.offset, l))
         .filter(|(t, _)| win.contains(*t))
@@ -47,7 +153,7 @@ pub fn timeline(
         annot,
     };
     let mut svg = String::new();
-    draw_timeline(&mut svg, &data, &scene, &layout, &opts.title)?;
+    draw_timeline(&mut svg, data, &scene, &layout, &opts.title)?;
     Ok(svg)
 }
 
@@ -153,8 +259,13 @@ impl Scene {
             .segs
             .iter()
             .filter(|s| win.contains(s.0))
-            .flat_map(|s| [s.1, s.2])
-            .chain(flow.acks.iter().filter(|a| win.contains(a.0)).map(|a| a.1));
+            .flat_map(|s| [s.2.lo, s.2.hi])
+            .chain(
+                flow.acks
+                    .iter()
+                    .filter(|a| win.contains(a.0))
+                    .map(|a| a.2.0),
+            );
         let (mut y0, mut y1) = ys.fold((i64::MAX, i64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
         if y0 > y1 {
             (y0, y1) = (0, 1);
@@ -268,7 +379,7 @@ fn draw_acks(
     legend: &mut Legend,
 ) -> Result<(), PlotError> {
     let mut ack_bins: BTreeMap<usize, (f64, i64, i64)> = BTreeMap::new();
-    for &(t, ack, edge) in flow.acks.iter().filter(|a| win.contains(a.0)) {
+    for (t, (), Peaks(ack, edge)) in flow.acks.iter().filter(|a| win.contains(a.0)) {
         let e = ack_bins.entry(win.bin_of(t)).or_insert((t, ack, edge));
         *e = (e.0, e.1.max(ack), e.2.max(edge));
     }
@@ -301,7 +412,7 @@ fn draw_segments(
     legend: &mut Legend,
 ) -> Result<(), PlotError> {
     let mut bars: BTreeMap<(Kind, usize), (f64, i64, i64)> = BTreeMap::new();
-    for &(t, lo, hi, k) in flow.segs.iter().filter(|s| win.contains(s.0)) {
+    for (t, k, SeqRange { lo, hi }) in flow.segs.iter().filter(|s| win.contains(s.0)) {
         let e = bars
             .entry((k, win.bin_of(t)))
             .or_insert((win.bin_t(win.bin_of(t)), lo, hi));

@@ -143,3 +143,40 @@ pub(crate) fn clip_text(text: &str) -> String {
     }
     s
 }
+
+/// `text` for an error message with every word (a run without whitespace) longer than 60
+/// characters cut to its first 40 and last 10 and its length, and control characters escaped: a value echoed
+/// from a model or an override stays readable however long it was.
+pub(crate) fn clip_words(text: &str) -> String {
+    const LONG: usize = 60;
+    let mut out = String::with_capacity(text.len().min(1024));
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        let n = word.chars().count();
+        let push = |out: &mut String, c: char| {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        };
+        if n > LONG {
+            // The head, the tail (its closing quote and punctuation), and the length.
+            word.chars().take(40).for_each(|c| push(&mut out, c));
+            out.push_str("...");
+            word.chars().skip(n - 10).for_each(|c| push(&mut out, c));
+            out.push_str(&format!(" ({n} characters)"));
+        } else {
+            word.chars().for_each(|c| push(&mut out, c));
+        }
+        let ws = after.len() - after.trim_start().len();
+        let (space, next) = after.split_at(ws);
+        for c in space.chars() {
+            out.push(if c == '\n' || c == ' ' { c } else { ' ' });
+        }
+        rest = next;
+    }
+    out
+}

@@ -1,7 +1,9 @@
 //! Errors of the model format: [`ModelError`] (located: `file:line:col: field: message`) and
 //! [`Invalid`] (a semantic problem found by [`Scenario::validate`], before it is located).
 //!
-//! Guarantees: the text of a [`ModelError`] is the whole message a user sees; it has no
+//! Guarantees: the text of a [`ModelError`] is the whole message a user sees, with any word longer
+//! than 60 characters (a pasted value, a runaway key) cut to its first 40 and last 10 and its length, and
+//! control characters escaped; it has no
 //! [`source`](std::error::Error::source), so printing the error chain (`{:#}` with `anyhow`) does not
 //! repeat it. The I/O and TOML causes are kept as their messages, which keeps the error `Clone` and
 //! `PartialEq`.
@@ -28,7 +30,7 @@ pub enum ModelErrorKind {
 
 /// A model file error, located: `file:line:col: field: message`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}{}: {kind}", .path.display(), Place(.line, .col, .field))]
+#[error("{}{}: {}", .path.display(), Place(.line, .col, .field), crate::clip_words(&.kind.to_string()))]
 pub struct ModelError {
     /// The file.
     pub path: PathBuf,
@@ -53,7 +55,7 @@ impl fmt::Display for Place<'_> {
             write!(f, ":{line}:{col}")?;
         }
         if !field.is_empty() {
-            write!(f, ": {field}")?;
+            write!(f, ": {}", crate::clip_words(field))?;
         }
         Ok(())
     }

@@ -265,8 +265,18 @@ impl Simulated {
     /// Entries held by the thinned series (segments, ACKs, bytes).
     #[cfg(test)]
     pub(super) fn held(&self) -> usize {
-        let flows: usize = self.flows.iter().map(|f| f.segs.held() + f.acks.held()).sum();
-        flows + self.lanes.bytes.iter().map(super::thin::Thinned::held).sum::<usize>()
+        let flows: usize = self
+            .flows
+            .iter()
+            .map(|f| f.segs.held() + f.acks.held())
+            .sum();
+        flows
+            + self
+                .lanes
+                .bytes
+                .iter()
+                .map(super::thin::Thinned::held)
+                .sum::<usize>()
     }
 
     /// What the timeline draws, for a run that ended at `end`.

@@ -56,7 +56,8 @@ fn heatmap_labels_never_nan() {
 #[test]
 fn timeline_sink_memory_is_flat() {
     use super::thin::{MAX_BINS, RAW_LIMIT};
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/esp32-wifi-telemetry.toml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/esp32-wifi-telemetry.toml");
     let mut held = Vec::new();
     for hours in [1, 2] {
         let mut s = crate::Scenario::load(&path).unwrap();

@@ -51,9 +51,10 @@ pub fn timeline(
     sink.draw_at(None, trace.end, opts)
 }
 
-/// Collects a timeline while a run goes or a capture is read, thinned as it reads
-/// ([`super::thin`]): memory stays flat however long the run. Feed it a run's events (it is an
-/// [`EventSink`]) or a capture's packets ([`TimelineSink::packet`]), then [`TimelineSink::draw`].
+/// Collects a timeline while a run goes or a capture is read, thinned as it reads (each series
+/// keeps 32,768 points, then at most 8,192 time bins): memory stays flat however long the run. Feed
+/// it a run's events (it is an [`EventSink`]) or a capture's packets ([`TimelineSink::packet`]),
+/// then draw it ([`TimelineSink::draw`], [`TimelineSink::draw_capture`]).
 pub struct TimelineSink {
     sim: Simulated,
     captured: Captured,

@@ -374,3 +374,24 @@ fn fuzz_corpus_replays() {
         assert!(n > 0, "no corpus for fuzz target {name}");
     }
 }
+
+// Proves model errors stay readable whatever the user pasted: a 5,000-character value or key in an
+// override (or a file) is cut to its head, tail and length, where the whole value used to be
+// echoed (10-15 KB per message).
+#[test]
+fn long_values_are_clipped_in_errors() {
+    let dir = scratch("rel_clip");
+    let m = model_path("esp32-wifi-telemetry.toml");
+    let long = "A".repeat(5000);
+    for set in [
+        format!("link.outage.kind=\"{long}\""),
+        format!("{long}=1"),
+        format!("duration=\"{long}s\""),
+    ] {
+        let o = tcpsim_in(&dir, &["check", &m, "--set", &set], None);
+        assert_eq!(o.status.code(), Some(2));
+        let e = text(&o.stderr);
+        assert!(e.len() < 700, "{} bytes: {e}", e.len());
+        assert!(e.contains("characters)"), "{e}");
+    }
+}

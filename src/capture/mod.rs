@@ -8,6 +8,7 @@
 
 pub mod pcap;
 pub mod text;
+mod tshark;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -26,6 +27,8 @@ pub struct Endpoints {
     names: Vec<String>,
     by_ip: HashMap<(IpAddr, u16), u32>,
     by_name: HashMap<String, u32>,
+    /// A reusable buffer for [`Endpoints::name_parts`].
+    scratch: String,
 }
 
 impl Endpoints {
@@ -46,6 +49,22 @@ impl Endpoints {
         let id = self.names.len() as u32;
         self.by_name.insert(name.to_string(), id);
         self.names.push(name.to_string());
+        id
+    }
+
+    /// The id of an endpoint named by its host and, apart, its port (Wireshark's columns): named
+    /// `host.port` as tcpdump would print it, allocating only for a new endpoint.
+    pub fn name_parts(&mut self, host: &str, port: Option<&str>) -> u32 {
+        let Some(port) = port else {
+            return self.name(host);
+        };
+        let mut key = std::mem::take(&mut self.scratch);
+        key.clear();
+        key.push_str(host);
+        key.push('.');
+        key.push_str(port);
+        let id = self.name(&key);
+        self.scratch = key;
         id
     }
 
@@ -113,6 +132,9 @@ pub struct ImportStats {
     pub packets: u64,
     /// Packets that are not TCP (or not IP), skipped.
     pub non_tcp: u64,
+    /// Packets of a protocol over TCP whose text has no TCP fields (Wireshark's Info of an HTTP
+    /// or MQTT packet): not imported.
+    pub no_tcp_fields: u64,
     /// Lines skipped under `lenient`.
     pub skipped_lines: u64,
     /// The first few skipped lines, as `line: text`.

@@ -21,22 +21,39 @@ const MAX_EXAMPLES: usize = 5;
 
 /// What a line is.
 #[derive(Debug, PartialEq)]
-enum Line {
+pub(super) enum Line<'a> {
+    /// Not a packet: blank, a comment, a banner or summary, a header row.
     Skip,
+    /// A packet that is not TCP.
     NonTcp,
-    Tcp(ParsedTcp),
+    /// A packet of a protocol over TCP whose line carries no TCP fields (Wireshark's Info of an
+    /// HTTP or MQTT packet).
+    NoTcpFields,
+    /// The first line of a `tcpdump -v` IPv4 packet: its time; the TCP line follows, indented.
+    Header(i64),
+    /// A TCP packet.
+    Tcp(ParsedTcp<'a>),
 }
 
+/// An endpoint's name as a line shows it: tcpdump's `host.port` token, or Wireshark's host and
+/// port columns (joined as `host.port`).
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub(super) struct Name<'a> {
+    pub(super) host: &'a str,
+    pub(super) port: Option<&'a str>,
+}
+
+/// A TCP packet's fields as a text line shows them.
 #[derive(Debug, PartialEq)]
-struct ParsedTcp {
-    t_us: i64,
-    src: String,
-    dst: String,
-    flags: TcpFlags,
-    seq: Option<u32>,
-    ack: u32,
-    win: u32,
-    len: u32,
+pub(super) struct ParsedTcp<'a> {
+    pub(super) t_us: i64,
+    pub(super) src: Name<'a>,
+    pub(super) dst: Name<'a>,
+    pub(super) flags: TcpFlags,
+    pub(super) seq: Option<u32>,
+    pub(super) ack: u32,
+    pub(super) win: u32,
+    pub(super) len: u32,
 }
 
 /// Time-of-day timestamps wrap at midnight; this keeps them increasing.
@@ -48,7 +65,7 @@ struct Clock {
 
 const DAY_US: i64 = 86_400_000_000;
 
-/// Streams the packets of a tcpdump text capture into `sink`.
+/// Streams the packets of a text capture (tcpdump, tshark, Wireshark CSV) into `sink`.
 ///
 /// # Errors
 /// The first line that is not a packet (unless `lenient`), or an I/O error.
@@ -58,12 +75,9 @@ pub fn import(
     opts: ImportOptions,
     sink: &mut dyn FnMut(&Packet, &mut Endpoints),
 ) -> Result<(Endpoints, ImportStats), ImportError> {
-    let mut endpoints = Endpoints::default();
-    let mut stats = ImportStats::default();
+    let mut state = State::default();
     let mut buf = Vec::with_capacity(256);
     let mut lineno = 0usize;
-    let mut clock = Clock::default();
-    let mut saw_anything = false;
     loop {
         buf.clear();
         // Bounded: a line longer than MAX_LINE is an error, never an allocation of its length.
@@ -93,28 +107,103 @@ pub fn import(
             return Err(err(what.into()));
         }
         let line = match std::str::from_utf8(&buf) {
+            Ok(l) if lineno == 1 => l
+                .trim_start_matches('\u{feff}')
+                .trim_end_matches(['\n', '\r']),
             Ok(l) => l.trim_end_matches(['\n', '\r']),
             Err(_) => {
                 if opts.lenient {
-                    skip(&mut stats, lineno, "<not UTF-8 text>");
+                    skip(&mut state.stats, lineno, "<not UTF-8 text>");
                     continue;
                 }
                 return Err(err("not text (and not a pcap or pcapng file)".into()));
             }
         };
-        match parse_line(line) {
+        state.line(lineno, line, opts, sink).map_err(err)?;
+    }
+    if !state.saw_anything {
+        return Err(ImportError::file(
+            path,
+            "no packets found (empty capture, or only comments)".into(),
+        ));
+    }
+    Ok((state.endpoints, state.stats))
+}
+
+/// What an import carries from line to line.
+#[derive(Default)]
+struct State {
+    endpoints: Endpoints,
+    stats: ImportStats,
+    clock: Clock,
+    saw_anything: bool,
+    /// The time of a `tcpdump -v` packet whose TCP line comes next.
+    pending: Option<i64>,
+    /// A CSV row still open (a line break inside a quoted field).
+    csv_open: Option<String>,
+    /// The last packet line was a higher-layer protocol's without TCP fields.
+    after_no_fields: bool,
+}
+
+impl State {
+    /// Reads line `lineno`; an error message stops the import there.
+    fn line(
+        &mut self,
+        lineno: usize,
+        line: &str,
+        opts: ImportOptions,
+        sink: &mut dyn FnMut(&Packet, &mut Endpoints),
+    ) -> Result<(), String> {
+        // A CSV row whose quoted Info holds a line break continues on the next line (a row ends
+        // with the quote closing its Info).
+        let joined;
+        let line = match self.csv_open.take() {
+            Some(mut open) => {
+                open.push('\n');
+                open.push_str(line);
+                if open.len() > super::MAX_LINE {
+                    return Err("a CSV row longer than 1 MB: not a capture".into());
+                }
+                joined = open;
+                joined.as_str()
+            }
+            None => line,
+        };
+        if line.starts_with('"') && !(line.len() > 1 && line.ends_with('"')) {
+            self.csv_open = Some(line.to_string());
+            return Ok(());
+        }
+        let parsed = match self.pending.take() {
+            Some(t_us) if line.starts_with([' ', '\t']) => parse_continuation(t_us, line),
+            _ => parse_any(line),
+        };
+        // tshark prints a higher-layer Info as it decodes it, line breaks included: what follows
+        // such a line and is not a packet belongs to it.
+        let parsed = match parsed {
+            Err(_) if self.after_no_fields => Ok(Line::Skip),
+            p => {
+                self.after_no_fields = matches!(p, Ok(Line::NoTcpFields));
+                p
+            }
+        };
+        match parsed {
             Ok(Line::Skip) => {}
+            Ok(Line::Header(t_us)) => self.pending = Some(t_us),
             Ok(Line::NonTcp) => {
-                saw_anything = true;
-                stats.non_tcp += 1;
+                self.saw_anything = true;
+                self.stats.non_tcp += 1;
+            }
+            Ok(Line::NoTcpFields) => {
+                self.saw_anything = true;
+                self.stats.no_tcp_fields += 1;
             }
             Ok(Line::Tcp(p)) => {
-                saw_anything = true;
-                let t = clock.place(p.t_us);
+                self.saw_anything = true;
+                let t = self.clock.place(p.t_us);
                 let packet = Packet {
                     t: Instant::from_micros(t),
-                    src: endpoints.name(&p.src),
-                    dst: endpoints.name(&p.dst),
+                    src: self.endpoints.name_parts(p.src.host, p.src.port),
+                    dst: self.endpoints.name_parts(p.dst.host, p.dst.port),
                     flags: p.flags,
                     seq: p.seq.unwrap_or(0),
                     ack: p.ack,
@@ -122,34 +211,25 @@ pub fn import(
                     len: p.len,
                     seq_known: p.seq.is_some(),
                 };
-                stats.packets += 1;
-                sink(&packet, &mut endpoints);
+                self.stats.packets += 1;
+                sink(&packet, &mut self.endpoints);
             }
             Err(_) if line.contains('\0') => {
-                return Err(err(
+                return Err(
                     "binary data: not tcpdump text, and not a pcap or pcapng file either".into(),
-                ));
+                );
             }
+            Err(_) if opts.lenient => skip(&mut self.stats, lineno, line),
             Err(why) => {
-                if opts.lenient {
-                    skip(&mut stats, lineno, line);
-                    continue;
-                }
-                return Err(err(format!(
+                return Err(format!(
                     "not a tcpdump packet line ({}): {}",
                     crate::clip_text(&why),
                     crate::clip_text(line)
-                )));
+                ));
             }
         }
+        Ok(())
     }
-    if !saw_anything {
-        return Err(ImportError::file(
-            path,
-            "no packets found (empty capture, or only comments)".into(),
-        ));
-    }
-    Ok((endpoints, stats))
 }
 
 fn skip(stats: &mut ImportStats, lineno: usize, line: &str) {
@@ -176,9 +256,61 @@ impl Clock {
     }
 }
 
-fn parse_line(line: &str) -> Result<Line, String> {
+/// A line in any of the text formats: Wireshark CSV, tshark, or tcpdump (told apart by shape).
+fn parse_any(line: &str) -> Result<Line<'_>, String> {
+    if let Some(r) = super::tshark::parse_csv_line(line) {
+        return r;
+    }
+    if let Some(r) = super::tshark::parse_tshark_line(line) {
+        return r;
+    }
+    if is_banner(line) {
+        return Ok(Line::Skip);
+    }
+    parse_line(line)
+}
+
+/// tcpdump's own messages around the packets: `tcpdump: ...`, `listening on ...`, `reading from
+/// file ...`, and the summary (`7 packets captured`, `... received by filter`, `... dropped by
+/// kernel`).
+fn is_banner(line: &str) -> bool {
+    let l = line.trim();
+    if l.starts_with("tcpdump: ")
+        || l.starts_with("listening on ")
+        || l.starts_with("reading from file ")
+    {
+        return true;
+    }
+    let (n, rest) = l.split_once(' ').unwrap_or((l, ""));
+    n.bytes().all(|b| b.is_ascii_digit())
+        && !n.is_empty()
+        && [
+            "packet captured",
+            "packets captured",
+            "packet received by filter",
+            "packets received by filter",
+            "packet dropped by kernel",
+            "packets dropped by kernel",
+        ]
+        .contains(&rest)
+}
+
+/// The indented line after a `tcpdump -v` header: `src > dst: Flags ...` at the header's time; any
+/// other indented line (a `-vv` decode) is skipped.
+fn parse_continuation(t_us: i64, line: &str) -> Result<Line<'_>, String> {
+    match parse_packet(t_us, line.split_ascii_whitespace().collect()) {
+        Ok(l) => Ok(l),
+        Err(_) => Ok(Line::Skip),
+    }
+}
+
+fn parse_line(line: &str) -> Result<Line<'_>, String> {
     let trimmed = line.trim_start();
     if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Ok(Line::Skip);
+    }
+    if line.starts_with([' ', '\t']) {
+        // An indented line outside a `tcpdump -v` packet: a decode line (`-vv`, `-A`, `-X`).
         return Ok(Line::Skip);
     }
     let mut toks = trimmed.split_ascii_whitespace().peekable();
@@ -196,6 +328,39 @@ fn parse_line(line: &str) -> Result<Line, String> {
         // A packet line of another protocol (ARP, ...).
         return Ok(Line::NonTcp);
     }
+    let mut rest: Vec<&str> = toks.collect();
+    if rest.first().is_some_and(|t| t.starts_with('(')) {
+        // `tcpdump -v`: `IP (tos 0x0, ttl 64, ..., length 52)`; for IPv6 the packet follows on
+        // the same line, for IPv4 on the next.
+        let close = rest
+            .iter()
+            .position(|t| t.ends_with(')') && depth_after(&rest, t) == 0);
+        let Some(close) = close else {
+            return Err("unclosed `(` after IP".into());
+        };
+        rest.drain(..=close);
+        if rest.is_empty() {
+            return Ok(Line::Header(t_us));
+        }
+    }
+    parse_packet(t_us, rest)
+}
+
+/// Whether the parentheses opened in `toks` up to and including `upto` are all closed (0).
+fn depth_after(toks: &[&str], upto: &str) -> i32 {
+    let mut depth = 0;
+    for t in toks {
+        depth += t.matches('(').count() as i32 - t.matches(')').count() as i32;
+        if std::ptr::eq(*t, upto) {
+            break;
+        }
+    }
+    depth
+}
+
+/// `src > dst: Flags [...] ...` (or the old syntax) at time `t_us`.
+fn parse_packet(t_us: i64, toks: Vec<&str>) -> Result<Line<'_>, String> {
+    let mut toks = toks.into_iter();
     let src = toks.next().ok_or("no source")?;
     if toks.next() != Some(">") {
         return Err("expected `src > dst:`".into());
@@ -219,8 +384,14 @@ fn parse_line(line: &str) -> Result<Line, String> {
     let (flags, seq, ack, win, len) = tcp;
     Ok(Line::Tcp(ParsedTcp {
         t_us,
-        src: src.to_string(),
-        dst: dst.to_string(),
+        src: Name {
+            host: src,
+            port: None,
+        },
+        dst: Name {
+            host: dst,
+            port: None,
+        },
         flags,
         seq,
         ack,
@@ -231,7 +402,7 @@ fn parse_line(line: &str) -> Result<Line, String> {
 
 type Fields = (TcpFlags, Option<u32>, u32, u32, u32);
 
-fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+pub(super) fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
     s.trim_end_matches(',')
         .parse()
         .map_err(|_| format!("bad {what} {s:?}"))
@@ -354,13 +525,13 @@ fn parse_old(mut fl: TcpFlags, toks: &[&str]) -> Result<Fields, String> {
     Ok((fl, seq, ack, win.ok_or("no win")?, len))
 }
 
-fn is_date(tok: &str) -> bool {
+pub(super) fn is_date(tok: &str) -> bool {
     let b = tok.as_bytes();
     b.len() == 10 && b[4] == b'-' && b[7] == b'-'
 }
 
 /// Microseconds since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian calendar, UTC).
-fn date_us(tok: &str) -> Result<i64, String> {
+pub(super) fn date_us(tok: &str) -> Result<i64, String> {
     let date: jiff::civil::Date = tok.parse().map_err(|_| format!("bad date {tok:?}"))?;
     let days = i64::from(
         date.since(jiff::civil::date(1970, 1, 1))
@@ -371,7 +542,7 @@ fn date_us(tok: &str) -> Result<i64, String> {
 }
 
 /// `13:40:20.210400` (time of day) or `1700000000.123456` / `0.005000` (seconds).
-fn time_us(tok: &str) -> Result<i64, String> {
+pub(super) fn time_us(tok: &str) -> Result<i64, String> {
     let bad = || format!("bad timestamp {tok:?}");
     let (whole, frac) = tok.split_once('.').unwrap_or((tok, ""));
     if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
@@ -409,7 +580,7 @@ fn time_us(tok: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
 
-    fn tcp(line: &str) -> ParsedTcp {
+    fn tcp(line: &str) -> ParsedTcp<'_> {
         match parse_line(line) {
             Ok(Line::Tcp(p)) => p,
             other => panic!("{line}: {other:?}"),
@@ -434,7 +605,7 @@ mod tests {
         );
         assert_eq!(p.t_us, (13 * 3600 + 40 * 60 + 20) * 1_000_000 + 210_400);
         assert_eq!(
-            (p.src.as_str(), p.dst.as_str()),
+            (p.src.host, p.dst.host),
             ("192.168.31.204.64939", "laios54-manjaro.20271")
         );
         assert_eq!(

@@ -22,6 +22,13 @@ pub fn analyze_text(name: &str, stats: &ImportStats, analysis: &Analysis) -> Str
     if stats.non_tcp > 0 {
         let _ = write!(text, ", {} non-TCP packets skipped", stats.non_tcp);
     }
+    if stats.no_tcp_fields > 0 {
+        let _ = write!(
+            text,
+            ", {} packets without TCP fields not imported",
+            stats.no_tcp_fields
+        );
+    }
     text.push('\n');
     for c in &analysis.connections {
         connection_text(&mut text, c);
@@ -111,12 +118,24 @@ pub fn analyze_json<'a>(
 /// The warning for a lenient import that skipped lines (with a few examples), or `None` when it
 /// skipped none.
 pub fn skipped_lines_warning(path: &std::path::Path, stats: &ImportStats) -> Option<String> {
-    (stats.skipped_lines > 0).then(|| {
-        format!(
+    let mut w = String::new();
+    if stats.skipped_lines > 0 {
+        w += &format!(
             "tcpsim: warning: {}: skipped {} line(s) that are not packets, e.g. line {}\n",
             path.display(),
             stats.skipped_lines,
             stats.skipped_examples.join(" | line ")
-        )
-    })
+        );
+    }
+    if stats.no_tcp_fields > 0 {
+        w += &format!(
+            "tcpsim: warning: {}: {} packet(s) of a protocol over TCP (HTTP, MQTT, ...) show no TCP \
+             fields (Seq=, Ack=, Len=) and were not imported; export them with TCP fields, e.g. \
+             `tshark -r CAPTURE --disable-protocol http --disable-protocol mqtt`, or give tcpsim \
+             the pcap itself\n",
+            path.display(),
+            stats.no_tcp_fields
+        );
+    }
+    (!w.is_empty()).then_some(w)
 }

@@ -12,6 +12,7 @@ mod plots;
 mod props;
 mod reliability;
 mod search;
+mod text_formats;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,222 @@
+//! Issue 11, item 1: captures as people paste them. The text tshark and tcpdump themselves print
+//! from tcpsim's own pcaps must import to the same packets as the pcap.
+
+use std::path::Path;
+use std::process::Command;
+
+use tcpsim::capture::{ImportOptions, import_file};
+use tcpsim::trace::packet::TcpFlags;
+
+use super::{have_tool, root, scratch};
+
+/// A packet in a form every format can express: time since the first packet (µs), endpoint names,
+/// flags, sequence (`None` where tcpdump leaves it out: a segment that occupies no sequence space)
+/// and ACK relative to the ISNs, window, length.
+type Canon = (i64, String, String, TcpFlags, Option<u32>, u32, u32, u32);
+
+/// Imports `path` and puts its packets in canonical form. `rest_relative`: the text prints
+/// sequence and ACK numbers relative to the ISNs except on SYNs and bare RSTs (tcpdump without
+/// `-S`); otherwise
+/// numbers are absolute (pcap) or relative from the SYN's 0 (tshark), which the same arithmetic
+/// handles.
+fn canonical(path: &Path, rest_relative: bool) -> Vec<Canon> {
+    let mut raw = Vec::new();
+    let (names, _) = import_file(path, ImportOptions::default(), &mut |p, _| raw.push(*p))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut isn = std::collections::BTreeMap::new();
+    for p in &raw {
+        if p.flags.contains(TcpFlags::SYN) {
+            isn.entry(p.src).or_insert(p.seq);
+        }
+    }
+    let t0 = raw.first().map_or(0, |p| p.t.total_micros());
+    raw.iter()
+        .map(|p| {
+            let own = isn.get(&p.src).copied().unwrap_or(0);
+            let peer = isn.get(&p.dst).copied().unwrap_or(0);
+            // tcpdump prints a SYN's numbers and a bare RST's sequence number absolute.
+            let syn = p.flags.contains(TcpFlags::SYN);
+            let bare_rst = p.flags.contains(TcpFlags::RST) && !p.flags.contains(TcpFlags::ACK);
+            let (seq, ack) = if rest_relative && !syn && !bare_rst {
+                (p.seq, p.ack)
+            } else {
+                (p.seq.wrapping_sub(own), p.ack.wrapping_sub(peer))
+            };
+            let ack = if p.flags.contains(TcpFlags::ACK) {
+                ack
+            } else {
+                0
+            };
+            let seq = (p.seq_len() > 0 || p.flags.contains(TcpFlags::RST)).then_some(seq);
+            (
+                p.t.total_micros() - t0,
+                names.get(p.src).to_string(),
+                names.get(p.dst).to_string(),
+                p.flags & !TcpFlags::PSH,
+                seq,
+                ack,
+                p.win,
+                p.len,
+            )
+        })
+        .collect()
+}
+
+/// Asserts two imports are equal, showing the first packet that differs (not both lists).
+fn same(got: &[Canon], want: &[Canon], name: &str) {
+    if let Some(i) = (0..got.len().max(want.len())).find(|&i| got.get(i) != want.get(i)) {
+        panic!(
+            "{name}: packet {i}: {:?} vs the pcap's {:?}",
+            got.get(i),
+            want.get(i)
+        );
+    }
+}
+
+fn run_tool(tool: &str, args: &[&str], out: &Path) {
+    let o = Command::new(tool).args(args).output().expect("runs");
+    assert!(
+        o.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::write(out, o.stdout).unwrap();
+}
+
+// Proves the import of `tshark -r trace.pcap` (relative, absolute and date-and-time columns), of
+// its CSV export (with Wireshark's header row, with tshark's, and without one) and of `tcpdump -v
+// -r` / `-vv` output equals the import of the pcap itself, packet for packet: time, endpoints,
+// flags, sequence, ACK, window and length. Before, tshark text read as "0 TCP packets" and the
+// other two were errors.
+#[test]
+fn tshark_and_tcpdump_text_import_like_the_pcap() {
+    if !have_tool("tshark", "tshark_and_tcpdump_text_import_like_the_pcap")
+        || !have_tool("tcpdump", "tshark_and_tcpdump_text_import_like_the_pcap")
+    {
+        return;
+    }
+    let dir = scratch("text_formats");
+    let run = dir.join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args([
+            "run",
+            "models/esp32-wifi-stale-fin.toml",
+            "--outputs",
+            "pcap",
+            "--out",
+        ])
+        .arg(&run)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pcap = run.join("trace.pcap");
+    let want = canonical(&pcap, false);
+    assert!(want.len() > 1000, "{} packets", want.len());
+    let p = pcap.to_str().unwrap();
+    let cols = [
+        "-T",
+        "fields",
+        "-E",
+        "separator=,",
+        "-E",
+        "quote=d",
+        "-e",
+        "_ws.col.No.",
+        "-e",
+        "_ws.col.Time",
+        "-e",
+        "_ws.col.Source",
+        "-e",
+        "_ws.col.Destination",
+        "-e",
+        "_ws.col.Protocol",
+        "-e",
+        "_ws.col.Length",
+        "-e",
+        "_ws.col.Info",
+    ];
+    let mut cases: Vec<(&str, Vec<&str>, bool)> = vec![
+        ("tshark.txt", vec!["-r", p], false),
+        ("tshark-ad.txt", vec!["-r", p, "-t", "ad"], false),
+        ("tshark-a.txt", vec!["-r", p, "-t", "a"], false),
+        ("tshark-e.txt", vec!["-r", p, "-t", "e"], false),
+    ];
+    let mut csv_args = vec!["-r", p, "-E", "header=y"];
+    csv_args.extend(cols);
+    let mut csv_bare = vec!["-r", p];
+    csv_bare.extend(cols);
+    cases.push(("tshark-header.csv", csv_args, false));
+    cases.push(("tshark-bare.csv", csv_bare.clone(), false));
+    for (name, args, rel) in &cases {
+        let out = dir.join(name);
+        run_tool("tshark", args, &out);
+        same(&canonical(&out, *rel), &want, name);
+    }
+    // Wireshark's own "Export Packet Dissections -> As CSV" header row.
+    let bare = std::fs::read_to_string(dir.join("tshark-bare.csv")).unwrap();
+    let gui = dir.join("wireshark.csv");
+    std::fs::write(
+        &gui,
+        format!("\u{feff}\"No.\",\"Time\",\"Source\",\"Destination\",\"Protocol\",\"Length\",\"Info\"\n{bare}"),
+    )
+    .unwrap();
+    same(&canonical(&gui, false), &want, "wireshark.csv");
+    for (name, flag) in [
+        ("tcpdump-v.txt", "-v"),
+        ("tcpdump-vv.txt", "-vv"),
+        ("tcpdump-n.txt", "-n"),
+    ] {
+        let out = dir.join(name);
+        run_tool("tcpdump", &[flag, "-r", p], &out);
+        same(&canonical(&out, true), &want, name);
+    }
+    // tcpdump's banner and summary around the packets, and a UTF-8 BOM, as pasted from a terminal.
+    let body = std::fs::read_to_string(dir.join("tcpdump-n.txt")).unwrap();
+    let pasted = dir.join("pasted.txt");
+    std::fs::write(
+        &pasted,
+        format!(
+            "\u{feff}tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n\
+             listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n\
+             {body}1008 packets captured\n1010 packets received by filter\n0 packets dropped by kernel\n"
+        ),
+    )
+    .unwrap();
+    same(&canonical(&pasted, true), &want, "pasted.txt");
+}
+
+// Proves a higher-layer line without TCP fields (tshark's `HTTP 72 GET /`) is neither imported
+// as a packet nor dropped silently: it is counted in the report and a warning says how to
+// re-export it with TCP fields.
+#[test]
+fn lines_without_tcp_fields_are_reported() {
+    let dir = scratch("text_formats_http");
+    let cap = dir.join("http.txt");
+    std::fs::write(
+        &cap,
+        "    1   0.000000 10.0.0.2 → 10.0.0.9 TCP 74 51234 → 80 [SYN] Seq=0 Win=64240 Len=0 MSS=1460\n\
+         \x20   2   0.000100 10.0.0.9 → 10.0.0.2 TCP 74 80 → 51234 [SYN, ACK] Seq=0 Ack=1 Win=65160 Len=0 MSS=1460\n\
+         \x20   3   0.000200 10.0.0.2 → 10.0.0.9 TCP 66 51234 → 80 [ACK] Seq=1 Ack=1 Win=64256 Len=0\n\
+         \x20   4   0.000300 10.0.0.2 → 10.0.0.9 HTTP 140 GET / HTTP/1.1\n\
+         \x20   5   0.000400 10.0.0.2 → 10.0.0.9 DNS 80 Standard query 0x1 A example.com\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args(["analyze"])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.contains("3 TCP packets"), "{out}");
+    assert!(out.contains("1 non-TCP packets skipped"), "{out}");
+    assert!(
+        out.contains("1 packets without TCP fields not imported"),
+        "{out}"
+    );
+    assert!(err.contains("--disable-protocol http"), "{err}");
+}

@@ -51,7 +51,7 @@ pub fn have_tool(tool: &str, test: &str) -> bool {
         use std::io::Write;
         let _ = writeln!(
             std::io::stderr(),
-            "\n*** SKIPPED {test}: {tool} is not installed (apt-get install tshark); \
+            "\n*** SKIPPED {test}: {tool} is not installed (apt-get install {tool}); \
              .ci/run installs it and sets TCPSIM_REQUIRE_TSHARK=1 ***\n"
         );
     }

@@ -320,7 +320,8 @@ impl OutputLock {
             let (Ok(ours), Ok(now)) = (file.metadata(), std::fs::metadata(&path)) else {
                 continue;
             };
-            if same_inode(&ours, &now) {
+            // (Without inodes to compare, the lock alone decides.)
+            if cfg!(not(unix)) || same_inode(&ours, &now) {
                 if let Ok(mut l) = LOCKS.lock() {
                     l.push(path.clone());
                 }

@@ -271,7 +271,7 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         // A run directory: re-simulate its resolved model (deterministic), thinned as it runs.
         let s = Scenario::load(&input.join("run.toml"))
             .with_context(|| format!("{}: not a tcpsim run directory", input.display()))?;
-        let mut sink = TimelineSink::new(s.capture, 0);
+        let mut sink = TimelineSink::new(s.capture, 0).window(a.from, a.to);
         tcpsim::simulate(&s, &mut sink, tcpsim::Analyse::No)?;
         let mut opts = PlotOptions::new(&s.name);
         (opts.from, opts.to) = (a.from, a.to);

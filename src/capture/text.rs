@@ -121,6 +121,18 @@ pub fn import(
         };
         state.line(lineno, line, opts, sink).map_err(err)?;
     }
+    if let Some(open) = state.csv_open.take() {
+        // The file ended inside a quoted CSV field.
+        let message = "the file ends inside a quoted CSV field";
+        if !opts.lenient {
+            return Err(ImportError {
+                path: path.to_owned(),
+                line: Some(lineno),
+                message: message.into(),
+            });
+        }
+        skip(&mut state.stats, lineno, &open);
+    }
     if !state.saw_anything {
         return Err(ImportError::file(
             path,
@@ -169,7 +181,7 @@ impl State {
             }
             None => line,
         };
-        if line.starts_with('"') && !(line.len() > 1 && line.ends_with('"')) {
+        if super::tshark::opens_csv_row(line) {
             self.csv_open = Some(line.to_string());
             return Ok(());
         }
@@ -179,8 +191,13 @@ impl State {
         };
         // tshark prints a higher-layer Info as it decodes it, line breaks included: what follows
         // such a line and is not a packet belongs to it.
+        let shapeless = || {
+            !line.contains('\0')
+                && !line.starts_with('"')
+                && super::tshark::parse_tshark_line(line).is_none()
+        };
         let parsed = match parsed {
-            Err(_) if self.after_no_fields => Ok(Line::Skip),
+            Err(_) if self.after_no_fields && shapeless() => Ok(Line::Skip),
             p => {
                 self.after_no_fields = matches!(p, Ok(Line::NoTcpFields));
                 p
@@ -291,6 +308,8 @@ fn is_banner(line: &str) -> bool {
             "packets received by filter",
             "packet dropped by kernel",
             "packets dropped by kernel",
+            "packet dropped by interface",
+            "packets dropped by interface",
         ]
         .contains(&rest)
 }
@@ -325,16 +344,18 @@ fn parse_line(line: &str) -> Result<Line<'_>, String> {
         return Err("nothing after the timestamp".into());
     };
     if proto != "IP" && proto != "IP6" {
-        // A packet line of another protocol (ARP, ...).
+        // A packet line of another protocol (ARP, ...): its name is a word. Anything else (a
+        // truncated tshark line, whose frame number reads as a time) is not a packet line.
+        if !proto.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return Err(format!("unexpected {proto:?} after the timestamp"));
+        }
         return Ok(Line::NonTcp);
     }
     let mut rest: Vec<&str> = toks.collect();
     if rest.first().is_some_and(|t| t.starts_with('(')) {
         // `tcpdump -v`: `IP (tos 0x0, ttl 64, ..., length 52)`; for IPv6 the packet follows on
         // the same line, for IPv4 on the next.
-        let close = rest
-            .iter()
-            .position(|t| t.ends_with(')') && depth_after(&rest, t) == 0);
+        let close = close_of_group(&rest);
         let Some(close) = close else {
             return Err("unclosed `(` after IP".into());
         };
@@ -346,16 +367,16 @@ fn parse_line(line: &str) -> Result<Line<'_>, String> {
     parse_packet(t_us, rest)
 }
 
-/// Whether the parentheses opened in `toks` up to and including `upto` are all closed (0).
-fn depth_after(toks: &[&str], upto: &str) -> i32 {
-    let mut depth = 0;
-    for t in toks {
-        depth += t.matches('(').count() as i32 - t.matches(')').count() as i32;
-        if std::ptr::eq(*t, upto) {
-            break;
+/// The index of the token that closes the parenthesised group `toks` starts with (one pass).
+fn close_of_group(toks: &[&str]) -> Option<usize> {
+    let mut depth = 0i64;
+    for (i, t) in toks.iter().enumerate() {
+        depth += t.matches('(').count() as i64 - t.matches(')').count() as i64;
+        if depth <= 0 {
+            return Some(i);
         }
     }
-    depth
+    None
 }
 
 /// `src > dst: Flags [...] ...` (or the old syntax) at time `t_us`.
@@ -579,6 +600,46 @@ pub(super) fn time_us(tok: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Review regressions (issue 12): a `tcpdump -v` line of 100,000 nested groups is handled in
+    // one pass (each `)` used to rescan the line: minutes); a truncated tshark line is an error,
+    // not a non-TCP packet; tcpdump 4.99's `dropped by interface` summary is skipped.
+    #[test]
+    fn hostile_and_truncated_lines() {
+        let line = format!("0.1 IP ({}", " (x)".repeat(100_000));
+        assert!(parse_line(&line).is_err());
+        assert!(parse_line("17 3.5 10.0.0.2 → 10.0.0.9 TCP").is_err());
+        assert!(matches!(
+            parse_any("0 packets dropped by interface"),
+            Ok(Line::Skip)
+        ));
+        assert!(matches!(
+            parse_line("13:40:20.1 ARP, Request who-has 10.0.0.1"),
+            Ok(Line::NonTcp)
+        ));
+    }
+
+    fn import_text(text: &str, lenient: bool) -> Result<ImportStats, ImportError> {
+        let opts = ImportOptions { lenient };
+        import(text.as_bytes(), Path::new("t.txt"), opts, &mut |_, _| {}).map(|(_, s)| s)
+    }
+
+    // Review regressions (issue 12): a line starting with a quote that is not a CSV row does not
+    // swallow the packets after it; a file ending inside a CSV row is an error (strict) or a
+    // skipped line (lenient), never silence; after an HTTP line, a malformed tshark TCP line is
+    // still an error.
+    #[test]
+    fn quotes_and_higher_layer_lines_never_hide_packets() {
+        let pkt = "13:40:20.210400 IP a.1 > b.2: Flags [.], ack 1, win 100, length 0\n";
+        let s = import_text(&format!("{pkt}\"key\": 1,\n{pkt}{pkt}"), true).unwrap();
+        assert_eq!((s.packets, s.skipped_lines), (3, 1));
+        let open = format!("{pkt}\"1\",\"0.1\",\"a\",\"b\",\"TCP\",\"60\",\"cut\n");
+        assert!(import_text(&open, false).is_err());
+        assert_eq!(import_text(&open, true).unwrap().skipped_lines, 1);
+        let http = "1 0.1 10.0.0.2 → 10.0.0.9 HTTP 72 GET /\n\
+                    2 0.2 10.0.0.2 → 10.0.0.9 TCP 60 1 → 2 [SYN, BOGUS] Seq=0 Win=1 Len=0\n";
+        assert!(import_text(http, false).is_err());
+    }
 
     fn tcp(line: &str) -> ParsedTcp<'_> {
         match parse_line(line) {

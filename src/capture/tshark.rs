@@ -78,11 +78,23 @@ pub(super) fn parse_tshark_line(line: &str) -> Option<Result<Line<'_>, String>> 
 fn after_tokens(line: &str, n: usize) -> &str {
     let mut rest = line;
     for _ in 0..n {
-        rest = rest.trim_start();
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let end = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(rest.len());
         rest = &rest[end..];
     }
-    rest.trim()
+    rest.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
+/// Whether `line` starts a Wireshark CSV row (`"digits","`) that a line break inside its Info cut
+/// short: the row continues on the next line.
+pub(super) fn opens_csv_row(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('"') else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && rest[digits..].starts_with("\",\"") && !(line.len() > 1 && line.ends_with('"'))
 }
 
 /// Parses a Wireshark CSV row (`None`: not one; `Some(Ok(Line::Skip))`: its header row).

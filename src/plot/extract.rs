@@ -257,6 +257,17 @@ impl Simulated {
         }
     }
 
+    /// Keeps only the points from `from` to `to` (seconds) in the thinned series.
+    pub(super) fn keep_only(&mut self, from: f64, to: f64) {
+        for f in &mut self.flows {
+            f.segs.keep_only(from, to);
+            f.acks.keep_only(from, to);
+        }
+        for b in &mut self.lanes.bytes {
+            b.keep_only(from, to);
+        }
+    }
+
     /// Whether any simulated event was read.
     pub(super) fn seen(&self) -> bool {
         self.seen
@@ -322,12 +333,16 @@ pub(super) struct Captured {
     /// Times of the connection's first and last packets (seconds).
     span: (f64, f64),
     packets: u64,
+    /// The plot's window (seconds since the connection's first packet), if given.
+    window: (f64, f64),
 }
 
 impl Captured {
-    /// Reads connection `conn`.
-    pub(super) fn new(conn: usize) -> Captured {
+    /// Reads connection `conn`; only points in `window` (seconds since the connection's first
+    /// packet) are kept.
+    pub(super) fn new(conn: usize, window: (f64, f64)) -> Captured {
         Captured {
+            window,
             conn,
             flows: Default::default(),
             key: None,
@@ -336,6 +351,11 @@ impl Captured {
             span: (f64::INFINITY, f64::NEG_INFINITY),
             packets: 0,
         }
+    }
+
+    /// The connection read (0 = the first).
+    pub(super) fn conn(&self) -> usize {
+        self.conn
     }
 
     /// Reads one packet; `names` are the capture's endpoint names.
@@ -356,6 +376,11 @@ impl Captured {
                 self.key = Some(key);
                 self.first = p.src;
                 self.pairs = Default::default();
+                let t0 = secs(p.t);
+                for f in &mut self.flows {
+                    f.segs.keep_only(self.window.0 + t0, self.window.1 + t0);
+                    f.acks.keep_only(self.window.0 + t0, self.window.1 + t0);
+                }
             }
         }
         let t = secs(p.t);

@@ -82,7 +82,8 @@ pub fn plot_reader(
         .map_err(read_err)?;
     let whole = std::io::Cursor::new(head.clone()).chain(reader);
     if head != SWEEP_HEADER {
-        let mut sink = TimelineSink::new(crate::model::CapturePoint::Server, opts.conn);
+        let mut sink = TimelineSink::new(crate::model::CapturePoint::Server, opts.conn)
+            .window(opts.from, opts.to);
         let (names, _) = crate::capture::import_reader(
             whole,
             name,

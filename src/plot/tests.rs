@@ -73,3 +73,24 @@ fn timeline_sink_memory_is_flat() {
     assert!(held[1] < 6 * RAW_LIMIT, "{held:?}");
     assert!(held[1] <= held[0] * 11 / 10, "grew with the run: {held:?}");
 }
+
+// Review regression: a zoomed plot (`--from`/`--to`) thins within its window, not over the whole
+// run: of a 2 h run, a 10 s window keeps its few hundred points as they are (before, the bins were
+// sized to the whole run, 10-20 s wide, and the window drew one mark).
+#[test]
+fn zoomed_window_keeps_its_points() {
+    use super::thin::RAW_LIMIT;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/esp32-wifi-telemetry.toml");
+    let mut s = crate::Scenario::load(&path).unwrap();
+    s.duration = crate::model::Dur::secs(7200);
+    let mut sink = super::TimelineSink::new(s.capture, 0).window(Some(3600.0), Some(3610.0));
+    crate::simulate(&s, &mut sink, crate::Analyse::No).unwrap();
+    let held = sink.held();
+    // About 33 frames a second over 10 s, each giving a point to a few of the six series: kept
+    // as they are, far below the raw limit.
+    assert!(held > 300 && held < 6 * 400 && held < RAW_LIMIT, "{held}");
+    let mut opts = super::PlotOptions::new("zoom");
+    (opts.from, opts.to) = (Some(3600.0), Some(3610.0));
+    assert!(sink.draw(&opts).unwrap().contains("<svg"));
+}

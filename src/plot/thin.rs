@@ -7,7 +7,9 @@
 //! series' rule ([`Merge`]): the lowest low and highest high of sequence ranges, the highest of
 //! peaks. The drawing thins again to one mark per pixel column with the same rules, so a binned
 //! series draws as its points would, except where a bin straddles a column edge (its points then
-//! land in one column: well under a pixel, as a 1,400 px plot has at least 5 bins per column).
+//! land in one column: under a pixel while the series' span has at least as many bins as the plot
+//! has columns, which holds for the default 1,400 px; a plot given `--from`/`--to` keeps only the
+//! points in its window, so a zoom thins within the window, not the whole trace).
 //! Deterministic: a pure function of the points in order.
 
 use std::collections::BTreeMap;
@@ -79,6 +81,8 @@ pub(super) struct Thinned<K, V> {
     raw: Vec<(f64, K, V)>,
     bins: BTreeMap<(i64, K), (f64, V)>,
     grid: Option<Grid>,
+    /// Points outside this time range are not kept (the plot's window, when it is given).
+    keep: (f64, f64),
 }
 
 impl<K, V> Default for Thinned<K, V> {
@@ -87,13 +91,22 @@ impl<K, V> Default for Thinned<K, V> {
             raw: Vec::new(),
             bins: BTreeMap::new(),
             grid: None,
+            keep: (f64::NEG_INFINITY, f64::INFINITY),
         }
     }
 }
 
 impl<K: Ord + Copy, V: Merge> Thinned<K, V> {
+    /// Keeps only points from `from` to `to` (a zoomed plot thins within its window).
+    pub(super) fn keep_only(&mut self, from: f64, to: f64) {
+        self.keep = (from, to);
+    }
+
     /// Adds a point.
     pub(super) fn push(&mut self, t: f64, key: K, value: V) {
+        if t < self.keep.0 || t > self.keep.1 {
+            return;
+        }
         if self.grid.is_some() {
             self.insert(t, key, value);
             return;

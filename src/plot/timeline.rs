@@ -37,7 +37,7 @@ pub fn timeline(
     point: CapturePoint,
     opts: &PlotOptions,
 ) -> Result<String, PlotError> {
-    let mut sink = TimelineSink::new(point, opts.conn);
+    let mut sink = TimelineSink::new(point, opts.conn).window(opts.from, opts.to);
     sink.view = CaptureView::new(point, &trace.endpoints);
     for e in trace.events() {
         sink.sim.handle(&e);
@@ -68,7 +68,7 @@ impl TimelineSink {
     pub fn new(point: CapturePoint, conn: usize) -> TimelineSink {
         TimelineSink {
             sim: Simulated::default(),
-            captured: Captured::new(conn),
+            captured: Captured::new(conn, (f64::NEG_INFINITY, f64::INFINITY)),
             analyzer: Analyzer::new(AnalyzeOptions::default()),
             view: CaptureView::new(point, &[]),
             end: Instant::ZERO,
@@ -79,6 +79,18 @@ impl TimelineSink {
     #[cfg(test)]
     pub(super) fn held(&self) -> usize {
         self.sim.held()
+    }
+
+    /// Keeps only what falls in the plot's window (`--from`, `--to`: seconds of the run, or since
+    /// a capture's first packet), so a zoomed plot is thinned within its window.
+    pub fn window(mut self, from: Option<f64>, to: Option<f64>) -> TimelineSink {
+        let w = (
+            from.unwrap_or(f64::NEG_INFINITY),
+            to.unwrap_or(f64::INFINITY),
+        );
+        self.sim.keep_only(w.0, w.1);
+        self.captured = Captured::new(self.captured.conn(), w);
+        self
     }
 
     /// Reads one packet of an imported capture; `names` are its endpoint names.

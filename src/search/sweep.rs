@@ -171,9 +171,9 @@ impl Shard {
 
     /// The cells of `total` this shard runs: a contiguous block.
     pub fn cells(&self, total: usize) -> std::ops::Range<usize> {
-        let start = total * (self.index - 1) / self.count;
-        let end = total * self.index / self.count;
-        start..end
+        // In u128: a grid of 10^16 cells times a shard index must not overflow.
+        let at = |i: usize| (total as u128 * i as u128 / self.count as u128) as usize;
+        at(self.index - 1)..at(self.index)
     }
 }
 
@@ -264,7 +264,7 @@ impl Sweep<'_> {
         let done = AtomicUsize::new(0);
         let mut hits = vec![0u32; sigs.len()];
         let mut base: Option<(usize, Scenario)> = None;
-        let first_run = cells.start * seeds;
+        let first_run = cells.start as u128 * seeds as u128;
         for block in (0..total).step_by(RUNS_PER_BLOCK) {
             let mut runs = Vec::with_capacity(RUNS_PER_BLOCK.min(total - block));
             for i in block..(block + RUNS_PER_BLOCK).min(total) {
@@ -283,9 +283,9 @@ impl Sweep<'_> {
             });
             let mut csv = String::new();
             for (j, ((c, s), r)) in runs.iter().zip(&results).enumerate() {
-                let run = first_run + block + j;
+                let run = first_run + (block + j) as u128;
                 self.run_row(&mut csv, *c, run, s.seed, r, &sigs, &mut hits);
-                if run % seeds == seeds - 1 {
+                if run % seeds as u128 == seeds as u128 - 1 {
                     self.cell_row(&mut csv, *c, &hits, seeds);
                     hits.iter_mut().for_each(|h| *h = 0);
                 }
@@ -350,7 +350,7 @@ impl Sweep<'_> {
         &self,
         csv: &mut String,
         c: usize,
-        run: usize,
+        run: u128,
         seed: u64,
         r: &RunResult,
         sigs: &[&str],
@@ -449,6 +449,18 @@ mod tests {
         for bad in ["x=1..2", "x=1:3", "=1..2:3", "x=a..b:2", "x=1..2:0"] {
             assert!(parse_param(bad).is_err(), "{bad}");
         }
+    }
+
+    // Review regression: the shard arithmetic of a 10^16-cell grid does not overflow (it panicked
+    // in debug builds and wrapped in release).
+    #[test]
+    fn huge_shards_do_not_overflow() {
+        let total = 10_000_000_000_000_000usize;
+        let last = Shard {
+            index: 10_000_000_000,
+            count: 10_000_000_000,
+        };
+        assert_eq!(last.cells(total), total - 1_000_000..total);
     }
 
     // Proves shards partition the cells into contiguous blocks that cover them exactly once.

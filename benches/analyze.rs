@@ -27,28 +27,7 @@ fn bench(c: &mut Criterion) {
     std::fs::create_dir_all(&text_dir).expect("created");
     // tshark's one-line text and its CSV export of the same pcap, when tshark is installed.
     let pcap = dir.join("trace.pcap");
-    let csv_cols = [
-        "-T",
-        "fields",
-        "-E",
-        "separator=,",
-        "-E",
-        "quote=d",
-        "-e",
-        "_ws.col.No.",
-        "-e",
-        "_ws.col.Time",
-        "-e",
-        "_ws.col.Source",
-        "-e",
-        "_ws.col.Destination",
-        "-e",
-        "_ws.col.Protocol",
-        "-e",
-        "_ws.col.Length",
-        "-e",
-        "_ws.col.Info",
-    ];
+    let csv_cols = tcpsim::capture::TSHARK_CSV_ARGS;
     for (name, extra) in [("tshark.txt", &[][..]), ("tshark.csv", &csv_cols[..])] {
         let out = std::process::Command::new("tshark")
             .arg("-r")

@@ -186,6 +186,32 @@ pub fn import_reader(
     }
 }
 
+/// tshark arguments that print Wireshark's default columns as CSV, the rows "Export Packet
+/// Dissections → As CSV" writes (without its header row; add `-E header=y` for tshark's):
+/// `tshark -r CAPTURE` followed by these.
+pub const TSHARK_CSV_ARGS: [&str; 20] = [
+    "-T",
+    "fields",
+    "-E",
+    "separator=,",
+    "-E",
+    "quote=d",
+    "-e",
+    "_ws.col.No.",
+    "-e",
+    "_ws.col.Time",
+    "-e",
+    "_ws.col.Source",
+    "-e",
+    "_ws.col.Destination",
+    "-e",
+    "_ws.col.Protocol",
+    "-e",
+    "_ws.col.Length",
+    "-e",
+    "_ws.col.Info",
+];
+
 /// The longest text line a capture may have (1 MB): longer is an error, not an allocation.
 pub const MAX_LINE: usize = 1 << 20;
 

@@ -114,28 +114,7 @@ fn tshark_and_tcpdump_text_import_like_the_pcap() {
     let want = canonical(&pcap, false);
     assert!(want.len() > 1000, "{} packets", want.len());
     let p = pcap.to_str().unwrap();
-    let cols = [
-        "-T",
-        "fields",
-        "-E",
-        "separator=,",
-        "-E",
-        "quote=d",
-        "-e",
-        "_ws.col.No.",
-        "-e",
-        "_ws.col.Time",
-        "-e",
-        "_ws.col.Source",
-        "-e",
-        "_ws.col.Destination",
-        "-e",
-        "_ws.col.Protocol",
-        "-e",
-        "_ws.col.Length",
-        "-e",
-        "_ws.col.Info",
-    ];
+    let cols = tcpsim::capture::TSHARK_CSV_ARGS;
     let mut cases: Vec<(&str, Vec<&str>, bool)> = vec![
         ("tshark.txt", vec!["-r", p], false),
         ("tshark-ad.txt", vec!["-r", p, "-t", "ad"], false),

@@ -48,9 +48,10 @@ impl Sweep {
             return Err(PlotError::NotASweep);
         }
         let sigs: Vec<&str> = crate::detect::signatures().collect();
-        let first_sig = head
-            .iter()
-            .position(|h| sigs.contains(&h.as_str()))
+        // Signature columns come after kind, cell, run, seed and the parameters.
+        let is_sig = |c: &usize| head.get(*c).is_some_and(|h| sigs.contains(&h.as_str()));
+        let first_sig = (4..head.len())
+            .find(is_sig)
             .ok_or(PlotError::NoSignatureColumns)?;
         let params: Vec<String> = head[4..first_sig].to_vec();
         let cells: Vec<csv::StringRecord> = rdr
@@ -67,11 +68,12 @@ impl Sweep {
                 .iter()
                 .position(|h| h == s)
                 .ok_or_else(|| PlotError::UnknownSignature(s.to_string()))?,
-            None => (first_sig..first_sig + sigs.len())
+            None => (first_sig..head.len())
+                .filter(is_sig)
                 .find(|&c| {
                     cells
                         .iter()
-                        .any(|r| r[c].parse::<f64>().unwrap_or(0.0) > 0.0)
+                        .any(|r| r.get(c).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) > 0.0)
                 })
                 .unwrap_or(first_sig),
         };

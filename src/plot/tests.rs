@@ -94,3 +94,20 @@ fn zoomed_window_keeps_its_points() {
     (opts.from, opts.to) = (Some(3600.0), Some(3610.0));
     assert!(sink.draw(&opts).unwrap().contains("<svg"));
 }
+
+// Fuzzing regression (the `plot` target's first crash): a sweep CSV whose header misspells some
+// signature columns, or names one before the parameters, indexed past the end of a row; now it
+// draws the columns it has or says what is missing, never panics.
+#[test]
+fn heatmap_with_odd_signature_columns() {
+    let csv = "kind,cell,run,seed,p,stale-seq-after-fgn,one-way-stall,idle-reset,features\n\
+               cell,0,,,1s,0,0,0,\n";
+    assert!(super::heatmap(csv, None, "t").unwrap().contains("<svg"));
+    let early = "kind,idle-reset,run,seed,p,one-way-stall,features\ncell,0,,,1s,0.5,\n";
+    assert!(super::heatmap(early, None, "t").is_ok());
+    let none = "kind,idle-reset,run,seed,p,features\ncell,0,,,1s,\n";
+    assert!(matches!(
+        super::heatmap(none, None, "t"),
+        Err(super::PlotError::NoSignatureColumns)
+    ));
+}

@@ -117,19 +117,31 @@ pub fn open_input(path: &Path) -> Result<Box<dyn std::io::Read + Send>, FsError>
 /// [`FsError::Read`], or [`FsError::TooLarge`] once more than `limit` bytes arrive (reading stops
 /// there, so `/dev/zero` is refused, not read).
 pub fn read_limited(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, FsError> {
+    read_limited_from(open_input(path)?, &display_name(path), limit, what)
+}
+
+/// As [`read_limited`], from a stream already open; `name` names it in errors.
+///
+/// # Errors
+/// As [`read_limited`].
+pub fn read_limited_from(
+    reader: impl std::io::Read,
+    name: &Path,
+    limit: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, FsError> {
     use std::io::Read;
-    let name = display_name(path);
     let mut bytes = Vec::new();
-    open_input(path)?
+    reader
         .take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|source| FsError::Read {
-            path: name.clone(),
+            path: name.to_owned(),
             source,
         })?;
     if bytes.len() as u64 > limit {
         return Err(FsError::TooLarge {
-            path: name,
+            path: name.to_owned(),
             limit,
             what,
         });

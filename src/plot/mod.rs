@@ -92,19 +92,7 @@ pub fn plot_reader(
         )?;
         return sink.draw_capture(&names, opts);
     }
-    let mut bytes = Vec::new();
-    whole
-        .take(SWEEP_CSV_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > SWEEP_CSV_LIMIT {
-        return Err(crate::fsio::FsError::TooLarge {
-            path: name.to_owned(),
-            limit: SWEEP_CSV_LIMIT,
-            what: "sweep CSV",
-        }
-        .into());
-    }
+    let bytes = crate::fsio::read_limited_from(whole, name, SWEEP_CSV_LIMIT, "sweep CSV")?;
     let text = String::from_utf8(bytes).map_err(|e| PlotError::NotText {
         path: name.display().to_string(),
         at: e.utf8_error().valid_up_to(),

@@ -2,8 +2,8 @@
 //! the classification of each next segment (the rules are in the [`crate::analyze`] header).
 //!
 //! Guarantees: memory per connection is bounded for holes (at most 64 open), unacknowledged
-//! transmissions (4096) and listed retransmissions ([`MAX_LISTED`]) — silences are not capped yet,
-//! see [`Conn::track_silence`]; whether a
+//! transmissions (4096), listed retransmissions and listed silences ([`MAX_LISTED`] each, all
+//! counted); whether a
 //! segment is new, ahead of a hole, a keep-alive or a retransmission is decided by the one rule,
 //! [`SendTracker`], and only refined here.
 
@@ -17,6 +17,12 @@ use crate::trace::packet::{Packet, TcpFlags};
 
 /// A hole filler arriving within this long of the hole being seen was reordered, not lost.
 const REORDERING: Duration = Duration::from_millis(3);
+
+/// A retransmission following two or more duplicate ACKs for it within this long of the last one
+/// (or within two round trips through its sender, when the capture measured a longer one) is a
+/// fast retransmission. 20 ms is Wireshark's window (`packet-tcp.c`), right for captures taken at
+/// the sender; the round-trip term covers captures taken elsewhere on the path.
+const FAST_RETRANSMIT_WINDOW: Duration = Duration::from_millis(20);
 
 /// One direction of a connection, named after its sender.
 #[derive(Debug, Clone, Default)]
@@ -34,8 +40,12 @@ pub(super) struct Dir {
     last_win: Option<u32>,
     /// The highest ACK the sender sent.
     max_ack: Option<u32>,
-    /// Duplicate ACKs the sender sent in a row.
+    /// Duplicate ACKs the sender sent in a row, and when it sent the last one.
     dupacks: u32,
+    last_dupack_t: Option<Instant>,
+    /// The shortest time from this direction's data passing the capture point to the peer's ACK of
+    /// it (data sent once only, as Karn's rule says): a round trip from here through the peer.
+    min_rtt: Option<Duration>,
     /// The sender's last packet.
     last_t: Option<Instant>,
     /// The sequence number of the sender's FIN, and whether the peer acknowledged it.
@@ -95,15 +105,18 @@ struct PeerView {
     acked: Option<u32>,
     /// The peer advertised a zero window last.
     win_zero: bool,
-    /// The sequence the peer sent two or more duplicate ACKs for.
-    dupacks_for: Option<u32>,
+    /// The sequence the peer sent two or more duplicate ACKs for, and when it sent the last.
+    dupacks_for: Option<(u32, Instant)>,
+    /// How soon after the last duplicate ACK a retransmission counts as fast.
+    fast_window: Duration,
 }
 
 impl PeerView {
     /// The kind of a segment `seq..end` sent at `t` that starts below the highest sequence sent
     /// (`hole_seen`: when the hole it fills was seen): a hole filler within [`REORDERING`] is
     /// out-of-order, data the peer already acknowledged is spurious, data the peer sent two or
-    /// more duplicate ACKs for is a fast retransmission, anything else a timeout's.
+    /// more duplicate ACKs for, arriving within [`FAST_RETRANSMIT_WINDOW`] (or two round trips) of
+    /// the last, is a fast retransmission, anything else a timeout's.
     fn retransmission_kind(
         &self,
         t: Instant,
@@ -115,7 +128,10 @@ impl PeerView {
             Classes::OUT_OF_ORDER
         } else if self.acked.is_some_and(|a| !after(end, a)) {
             Classes::SPURIOUS
-        } else if self.dupacks_for == Some(seq) {
+        } else if self
+            .dupacks_for
+            .is_some_and(|(s, at)| s == seq && t >= at && t - at <= self.fast_window)
+        {
             Classes::FAST_RETRANSMISSION
         } else {
             Classes::RETRANSMISSION
@@ -136,9 +152,9 @@ pub(super) struct Conn {
     pub(super) packets: u64,
     /// Segments per class, in [`CLASSES`] order.
     pub(super) counts: [u64; CLASSES.len()],
-    /// (sender, start, length), all of them (see [`Conn::track_silence`]).
+    /// (sender, start, length), the first [`MAX_LISTED`].
     pub(super) silences: Vec<(usize, Instant, Duration)>,
-    /// Never incremented (see [`Conn::track_silence`]).
+    /// Every silence, listed or not.
     pub(super) silence_count: u64,
     /// (sender, segment), the first [`MAX_LISTED`].
     pub(super) retrans: Vec<(usize, Seen)>,
@@ -212,9 +228,10 @@ impl Conn {
             && p.t >= prev
             && p.t - prev > silence
         {
-            // Known gap, kept for byte-identical output: every silence is listed (not capped at
-            // MAX_LISTED) and `silence_count` is never incremented (reported as 0).
-            self.silences.push((from, prev, p.t - prev));
+            self.silence_count += 1;
+            if self.silences.len() < MAX_LISTED {
+                self.silences.push((from, prev, p.t - prev));
+            }
         }
         self.dirs[from].last_t = Some(p.t);
         prev_t
@@ -272,7 +289,14 @@ impl Conn {
         let peer = PeerView {
             acked: peer.max_ack,
             win_zero: peer.last_win == Some(0),
-            dupacks_for: (peer.dupacks >= 2).then_some(peer.last_ack).flatten(),
+            dupacks_for: (peer.dupacks >= 2)
+                .then_some(peer.last_ack.zip(peer.last_dupack_t))
+                .flatten(),
+            // The dup ACK passes the capture point, reaches the sender, and its retransmission
+            // comes back: a round trip through the sender, measured on the peer's data.
+            fast_window: peer.min_rtt.map_or(FAST_RETRANSMIT_WINDOW, |r| {
+                FAST_RETRANSMIT_WINDOW.max(r * 2)
+            }),
         };
         let d = &mut self.dirs[from];
         let (seq, end) = (p.seq, p.seq.wrapping_add(n));
@@ -280,8 +304,19 @@ impl Conn {
             d.fin_seq = Some(end.wrapping_sub(1));
         }
         let high = d.send.high;
+        // The direction's first data seen, beyond what the receiver has acknowledged: the
+        // capture started after a segment before it was sent (and lost, or still on its way).
+        let first_ahead = high
+            .is_none()
+            .then_some(peer.acked)
+            .flatten()
+            .filter(|&a| after(seq, a) && !p.has(TcpFlags::SYN));
         let c = &mut out.classes;
         match d.send.classify(seq, n, p.len, p.flags) {
+            Sent::New if let Some(a) = first_ahead => {
+                *c |= Classes::OUT_OF_ORDER;
+                d.holes.push((a, seq, p.t));
+            }
             Sent::New if high.is_some() && peer.win_zero && p.len == 1 => {
                 *c |= Classes::ZERO_WINDOW_PROBE;
             }
@@ -379,6 +414,7 @@ impl Conn {
         let d = &mut self.dirs[from];
         if c.contains(Classes::DUP_ACK) {
             d.dupacks += 1;
+            d.last_dupack_t = Some(p.t);
         } else if d.last_ack != Some(p.ack) {
             d.dupacks = 0;
         }
@@ -387,6 +423,13 @@ impl Conn {
         if d.max_ack.is_none_or(|m| after(p.ack, m)) {
             d.max_ack = Some(p.ack);
             let peer = &mut self.dirs[to];
+            let once = peer
+                .sent
+                .iter()
+                .filter(|&(&s, &(t0, n))| n == 1 && after(p.ack, s) && t0 <= p.t);
+            if let Some(rtt) = once.map(|(_, (t0, _))| p.t - *t0).min() {
+                peer.min_rtt = Some(peer.min_rtt.map_or(rtt, |m| m.min(rtt)));
+            }
             peer.sent.retain(|&s, _| after(s, p.ack) || s == p.ack);
             if let Some(f) = peer.fin_seq
                 && after(p.ack, f)

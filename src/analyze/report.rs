@@ -68,9 +68,9 @@ pub struct ConnReport {
     pub packets: u64,
     /// Segments per class (classes with a zero count are left out).
     pub classes: BTreeMap<String, u64>,
-    /// Silences longer than the threshold.
+    /// Silences longer than the threshold (the first [`MAX_LISTED`] of them).
     pub silences: Vec<Silence>,
-    /// How many silences there were in all (not counted yet: always 0).
+    /// How many silences there were in all, listed or not.
     pub silence_count: u64,
     /// Retransmissions, in order (the first [`MAX_LISTED`] of them).
     pub retransmissions: Vec<Retransmission>,

@@ -98,3 +98,73 @@ fn recut_segment_is_a_retransmission() {
     assert_eq!(c.get("retransmission"), Some(&1), "{c:?}");
     assert_eq!(c.get("new-data"), Some(&3), "{c:?}");
 }
+
+// Proves the fast/timeout split follows the duplicate ACKs actually seen and when: two dup ACKs
+// for 101 and a resend 46 s later is a timeout's retransmission (the old rule called it fast);
+// where the capture measured a round trip through the sender (b's data ACKed by a after 80 ms),
+// a resend 150 ms after the last dup ACK is fast, 400 ms after it is a timeout's.
+#[test]
+fn fast_retransmission_needs_recent_dup_acks() {
+    let dup_acks = [
+        data_a(0, 1, 100),
+        data_a(1, 101, 100),
+        data_a(2, 201, 100),
+        ack_b(10, 101),
+        ack_b(11, 101),
+        ack_b(12, 101),
+    ];
+    let mut late = dup_acks.to_vec();
+    late.push(data_a(46_012, 101, 100));
+    let c = classes(&late);
+    assert_eq!(c.get("retransmission"), Some(&1), "{c:?}");
+    assert_eq!(c.get("fast-retransmission"), None, "{c:?}");
+
+    let far = |resend_ms: i64| {
+        classes(&[
+            seg(0, false, PSH | ACK, 1, 1, 64000, 10),
+            seg(80, true, ACK, 1, 11, 5744, 0),
+            seg(100, true, PSH | ACK, 1, 11, 5744, 100),
+            seg(101, true, PSH | ACK, 101, 11, 5744, 100),
+            seg(102, true, PSH | ACK, 201, 11, 5744, 100),
+            seg(103, false, ACK, 11, 101, 64000, 0),
+            seg(104, false, ACK, 11, 101, 64000, 0),
+            seg(105, false, ACK, 11, 101, 64000, 0),
+            seg(105 + resend_ms, true, PSH | ACK, 101, 11, 5744, 100),
+        ])
+    };
+    assert_eq!(far(150).get("fast-retransmission"), Some(&1));
+    let c = far(400);
+    assert_eq!(c.get("fast-retransmission"), None, "{c:?}");
+    assert_eq!(c.get("retransmission"), Some(&1), "{c:?}");
+}
+
+// Proves a capture that starts after a lost segment (the receiver's ACK is below the first data
+// seen) records the hole, so the later filler reports how long after the hole it came, as in
+// capture b (97420:98860 filled 9.53 s later).
+#[test]
+fn hole_before_the_first_segment_seen() {
+    let r = analyze(&[
+        ack_b(0, 1),
+        data_a(500, 101, 100),
+        ack_b(501, 1),
+        data_a(10_030, 1, 100),
+        ack_b(10_031, 201),
+    ])
+    .remove(0);
+    assert_eq!(r.classes.get("out-of-order"), Some(&1), "{:?}", r.classes);
+    assert_eq!(r.retransmissions.len(), 1);
+    let since = r.retransmissions[0].since_hole_s.expect("a hole filler");
+    assert!((since - 9.53).abs() < 1e-9, "{since}");
+}
+
+// Proves every silence is counted and the first MAX_LISTED are listed: data every 2 s for 1,005
+// packets gives 1,004 silences of the sender (its peer sends nothing, so has none).
+#[test]
+fn silences_are_counted_beyond_the_list() {
+    let packets: Vec<_> = (0..1005u32)
+        .map(|i| data_a(i64::from(i) * 2_000, 1 + i * 10, 10))
+        .collect();
+    let r = analyze(&packets).remove(0);
+    assert_eq!(r.silence_count, 1004);
+    assert_eq!(r.silences.len(), crate::analyze::MAX_LISTED);
+}

@@ -139,6 +139,52 @@ pub struct ImportStats {
     pub skipped_lines: u64,
     /// The first few skipped lines, as `line: text`.
     pub skipped_examples: Vec<String>,
+    /// Packets on link types tcpsim cannot decode: (tcpdump.org link-type number, packets), in
+    /// order of first appearance (at most 16 link types; later ones count in the last entry).
+    pub unsupported_links: Vec<(i32, u64)>,
+}
+
+impl ImportStats {
+    /// Counts a packet on a link type tcpsim cannot decode.
+    pub(crate) fn unknown_link(&mut self, link_type: i32) {
+        let links = &mut self.unsupported_links;
+        let at = links.iter().position(|(t, _)| *t == link_type);
+        match at {
+            Some(i) => links[i].1 += 1,
+            None if links.len() < 16 => links.push((link_type, 1)),
+            None => links.last_mut().expect("16 entries").1 += 1,
+        }
+    }
+}
+
+/// "N packets on link type 105 (IEEE802_11), ..." for a report.
+pub fn link_types_text(links: &[(i32, u64)]) -> String {
+    let name = |t: i32| match t {
+        6 => "IEEE802_5",
+        9 => "PPP",
+        10 => "FDDI",
+        50 => "PPP_HDLC",
+        104 => "C_HDLC",
+        119 => "PRISM_HEADER",
+        163 => "IEEE802_11_AVS",
+        192 => "PPI",
+        195 => "IEEE802_15_4",
+        201 => "BLUETOOTH_HCI_H4",
+        215 => "NETANALYZER",
+        239 => "NFLOG",
+        252 => "WIRESHARK_UPPER_PDU",
+        147..=162 => "USER",
+        _ => "unknown",
+    };
+    let parts: Vec<String> = links
+        .iter()
+        .map(|(t, n)| format!("{n} packet(s) on link type {t} ({})", name(*t)))
+        .collect();
+    format!(
+        "{} (tcpsim reads Ethernet, raw IP, Linux cooked SLL/SLL2, BSD loopback and 802.11 with \
+         or without radiotap)",
+        parts.join(", ")
+    )
 }
 
 /// Imports a capture file (tcpdump text, pcap or pcapng, told apart by their first bytes), calling

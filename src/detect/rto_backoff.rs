@@ -3,7 +3,8 @@
 //!
 //! Features: `retransmissions`, `base_rto_s` (the first interval: the timer's value when it first
 //! fired), `growth_factor` (geometric mean of successive interval ratios: 2 for doubling),
-//! `interval_1_s`, `interval_2_s`, ... (up to 8), `total_s`. Reported when the segment is finally
+//! `interval_1_s`, `interval_2_s`, ... (up to 8), `total_s`. `growth_factor` is left out when it is
+//! undefined (no non-zero interval is followed by another), never NaN. Reported when the segment is finally
 //! acknowledged or the connection ends; at the time of the first retransmission.
 
 use std::collections::BTreeMap;
@@ -30,11 +31,9 @@ impl RtoBackoff {
             .filter(|w| w[0] > 0.0)
             .map(|w| w[1] / w[0])
             .collect();
-        let growth = if ratios.is_empty() {
-            f64::NAN
-        } else {
-            (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp()
-        };
+        // Undefined when every interval before another is zero (copies of one packet): left out.
+        let growth = (!ratios.is_empty())
+            .then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp());
         let names = [
             "interval_1_s",
             "interval_2_s",
@@ -48,9 +47,9 @@ impl RtoBackoff {
         let mut features: Vec<(&str, f64)> = vec![
             ("retransmissions", (times.len() - 1) as f64),
             ("base_rto_s", intervals[0]),
-            ("growth_factor", growth),
             ("total_s", span(times[0], *times.last().expect("3+"))),
         ];
+        features.extend(growth.map(|g| ("growth_factor", g)));
         features.extend(names.iter().copied().zip(intervals.iter().copied()));
         out.push(finding("rto-backoff", times[1], &features));
     }

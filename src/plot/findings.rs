@@ -29,15 +29,33 @@ pub(super) fn annotations(findings: &[Finding]) -> Vec<(f64, String)> {
 
 /// The four steps of a stale-FIN finding, each where it happened.
 fn stale_fin(f: &Finding, out: &mut Vec<(f64, String)>) {
-    let g = |k: &str| f.features.get(k).copied().unwrap_or(f64::NAN);
+    let g = |k: &str| f.features.get(k).copied().unwrap_or_default();
     let (ack_to_stale, fin_to_ack) = (g("ack_to_stale_s"), g("fin_to_ack_s"));
     let ack_t = f.at_s - ack_to_stale;
     let fin_t = ack_t - fin_to_ack;
+    let at_least = if g("idle_before_fin_is_lower_bound") == 1.0 {
+        "≥"
+    } else {
+        ""
+    };
     out.push((
         fin_t,
-        format!("server FIN after {:.2} s idle", g("idle_before_fin_s")),
+        format!(
+            "server FIN after {at_least}{:.2} s idle",
+            g("idle_before_fin_s")
+        ),
     ));
-    out.push((ack_t, format!("FIN ACKed +{fin_to_ack:.3} s")));
+    if g("fin_retransmitted") == 1.0 {
+        out.push((
+            ack_t,
+            format!(
+                "FIN (resent) ACKed +{fin_to_ack:.3} s, +{:.3} s after the last",
+                g("last_fin_to_ack_s")
+            ),
+        ));
+    } else {
+        out.push((ack_t, format!("FIN ACKed +{fin_to_ack:.3} s")));
+    }
     out.push((f.at_s, format!("stale data +{ack_to_stale:.2} s")));
     out.push((
         f.at_s + g("stale_to_rst_s"),

@@ -70,6 +70,10 @@ fn connection_text(text: &mut String, c: &ConnReport) {
             s.from, s.length_s, s.start_s
         );
     }
+    let unlisted = c.silence_count.saturating_sub(c.silences.len() as u64);
+    if unlisted > 0 {
+        let _ = writeln!(text, "  ... and {unlisted} more silences (not listed)");
+    }
     for f in &c.findings {
         let feats: Vec<String> = f
             .features
@@ -135,6 +139,13 @@ pub fn skipped_lines_warning(path: &std::path::Path, stats: &ImportStats) -> Opt
              the pcap itself\n",
             path.display(),
             stats.no_tcp_fields
+        );
+    }
+    if !stats.unsupported_links.is_empty() {
+        w += &format!(
+            "tcpsim: warning: {}: skipped {}\n",
+            path.display(),
+            crate::capture::link_types_text(&stats.unsupported_links)
         );
     }
     (!w.is_empty()).then_some(w)

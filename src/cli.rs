@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use tcpsim::capture::TimeArg;
 use tcpsim::model::Dur;
 use tcpsim::run::Outputs;
 
@@ -167,12 +168,17 @@ pub struct PlotArgs {
     /// Output SVG (default: RUN_DIR/timeline.svg, or the input with .svg; never the input itself).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Start of the time window, in seconds.
+    /// Start of the time window: seconds of a run or since a capture's first packet (12.5), a
+    /// capture's time of day (13:52:30.25) or date and time ("2026-11-21 13:52:30").
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub from: Option<TimeArg>,
+    /// End of the time window, in the same forms as --from.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to: Option<TimeArg>,
+    /// For a text capture: skip lines that are not packets (counted and reported) instead of
+    /// failing.
     #[arg(long)]
-    pub from: Option<f64>,
-    /// End of the time window, in seconds.
-    #[arg(long)]
-    pub to: Option<f64>,
+    pub lenient: bool,
     /// Which connection of a capture (0 = the first).
     #[arg(long, default_value_t = 0)]
     pub conn: usize,

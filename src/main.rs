@@ -279,8 +279,11 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         (svg, input.join("timeline.svg"))
     } else {
         let mut opts = PlotOptions::new(&title);
-        (opts.from, opts.to, opts.conn) = (a.from, a.to, a.conn);
-        let svg = tcpsim::plot::plot_file(input, &opts, a.target.as_deref())?;
+        (opts.from, opts.to, opts.conn, opts.lenient) = (a.from, a.to, a.conn, a.lenient);
+        let (svg, stats) = tcpsim::plot::plot_file(input, &opts, a.target.as_deref())?;
+        if let Some(w) = stats.and_then(|st| report::skipped_lines_warning(input, &st)) {
+            eprint!("{w}");
+        }
         (svg, fsio::svg_beside(input))
     };
     let path = a.out.unwrap_or(default_out);

@@ -39,7 +39,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::capture::{Endpoints, ImportError, ImportOptions, ImportStats, import_file};
+use crate::capture::{Endpoints, ImportError, ImportOptions, ImportStats, TimeBase, import_file};
 pub use crate::classes::{CLASSES, Classes, Seen};
 use crate::clock::{Duration, Instant};
 use crate::detect::{DetectOptions, Finding};
@@ -75,10 +75,13 @@ pub struct Analyzer {
     next_index: usize,
     /// The latest packet time seen: the end of the capture so far.
     last_t: Option<Instant>,
+    /// Report times count from here: the first packet, or a run's start.
+    origin: Option<Instant>,
 }
 
 impl Analyzer {
-    /// An analyzer with these thresholds.
+    /// An analyzer with these thresholds, for a capture: report times count from its first
+    /// packet.
     pub fn new(opts: AnalyzeOptions) -> Analyzer {
         Analyzer {
             opts,
@@ -86,12 +89,27 @@ impl Analyzer {
             done: Vec::new(),
             next_index: 0,
             last_t: None,
+            origin: None,
         }
+    }
+
+    /// An analyzer for a simulated run: report times are the run's clock.
+    pub fn for_run(opts: AnalyzeOptions) -> Analyzer {
+        Analyzer {
+            origin: Some(Instant::ZERO),
+            ..Analyzer::new(opts)
+        }
+    }
+
+    /// Where report times count from (the first packet, a run's start, or zero before any packet).
+    pub fn origin(&self) -> Instant {
+        self.origin.unwrap_or(Instant::ZERO)
     }
 
     /// Handles the next packet (packets must come in capture order).
     pub fn handle(&mut self, p: &Packet) {
         self.last_t = Some(self.last_t.map_or(p.t, |l| l.max(p.t)));
+        self.origin.get_or_insert(p.t);
         let key = (p.src.min(p.dst), p.src.max(p.dst));
         let fresh_syn = p.has(TcpFlags::SYN) && !p.has(TcpFlags::ACK);
         if let Some(c) = self.open.get(&key)
@@ -144,9 +162,10 @@ impl Analyzer {
             self.close_at(c, until);
         }
         self.done.sort_by_key(|c| c.index);
+        let origin = self.origin();
         self.done
             .into_iter()
-            .map(|c| report::conn_report(c, endpoints))
+            .map(|c| report::conn_report(c, endpoints, origin))
             .collect()
     }
 }
@@ -158,10 +177,14 @@ pub struct Analysis {
     pub connections: Vec<ConnReport>,
     /// Every connection's findings, in connection order.
     pub findings: Vec<Finding>,
+    /// What the report's times (`*_s`: seconds since the origin) are measured from, and how the
+    /// capture shows them.
+    #[serde(skip)]
+    pub time: TimeBase,
 }
 
 impl Analysis {
-    pub(crate) fn new(connections: Vec<ConnReport>) -> Analysis {
+    pub(crate) fn new(connections: Vec<ConnReport>, time: TimeBase) -> Analysis {
         let findings = connections
             .iter()
             .flat_map(|c| c.findings.iter().cloned())
@@ -169,6 +192,7 @@ impl Analysis {
         Analysis {
             connections,
             findings,
+            time,
         }
     }
 
@@ -189,18 +213,25 @@ pub fn analyze_file(
 ) -> Result<(Analysis, ImportStats), ImportError> {
     let mut an = Analyzer::new(opts);
     let (endpoints, stats) = import_file(path, import, &mut |p, _| an.handle(p))?;
-    Ok((Analysis::new(an.finish(&endpoints)), stats))
+    let time = TimeBase::new(stats.time, an.origin());
+    Ok((Analysis::new(an.finish(&endpoints), time), stats))
 }
 
 /// Analyses a trace (simulated, at `point`, or imported); connections still open are observed
-/// until the trace's end.
+/// until the trace's end. A simulated trace's times are its clock; an imported one's count from
+/// its first packet.
 pub fn analyze_trace(trace: &Trace, point: CapturePoint, opts: AnalyzeOptions) -> Analysis {
     let (packets, endpoints) = crate::capture::trace_packets(trace, point);
-    let mut an = Analyzer::new(opts);
+    let mut an = if trace.endpoints.is_empty() {
+        Analyzer::for_run(opts)
+    } else {
+        Analyzer::new(opts)
+    };
     for p in &packets {
         an.handle(p);
     }
-    Analysis::new(an.finish_at(&endpoints, trace.end))
+    let time = TimeBase::new(trace.time, an.origin());
+    Analysis::new(an.finish_at(&endpoints, trace.end), time)
 }
 
 /// An [`crate::trace::EventSink`] that analyses a simulation's frames at a capture point as they
@@ -216,7 +247,7 @@ impl AnalysisSink {
     pub fn new(point: CapturePoint, opts: AnalyzeOptions) -> AnalysisSink {
         AnalysisSink {
             view: crate::capture::CaptureView::new(point, &[]),
-            analyzer: Some(Analyzer::new(opts)),
+            analyzer: Some(Analyzer::for_run(opts)),
             result: None,
         }
     }
@@ -237,7 +268,11 @@ impl crate::trace::EventSink for AnalysisSink {
 
     fn finish(&mut self, end: Instant) -> std::io::Result<()> {
         if let Some(an) = self.analyzer.take() {
-            self.result = Some(Analysis::new(an.finish_at(self.view.endpoints(), end)));
+            let time = TimeBase::run();
+            self.result = Some(Analysis::new(
+                an.finish_at(self.view.endpoints(), end),
+                time,
+            ));
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::conn::Conn;
 use crate::capture::Endpoints;
 use crate::classes::CLASSES;
-use crate::clock::{Duration, secs};
+use crate::clock::{Duration, Instant};
 use crate::detect::Finding;
 
 /// A silent stretch of one direction.
@@ -84,10 +84,15 @@ fn dur_s(d: Duration) -> f64 {
 }
 
 /// The report of a finished connection (its detectors already finished), with endpoint names
-/// from `endpoints`.
-pub(super) fn conn_report(c: Conn, endpoints: &Endpoints) -> ConnReport {
+/// from `endpoints` and times in seconds since `origin`.
+pub(super) fn conn_report(c: Conn, endpoints: &Endpoints, origin: Instant) -> ConnReport {
     let name = |from: usize| endpoints.get(c.ends[from]).to_string();
+    let o = origin.total_micros();
+    let since = |t: Instant| (t.total_micros() - o) as f64 / 1e6;
     let mut findings = c.findings;
+    for f in &mut findings {
+        f.at_s = ((f.at_s * 1e6).round() as i64 - o) as f64 / 1e6;
+    }
     findings.sort_by(|a, b| {
         a.at_s
             .total_cmp(&b.at_s)
@@ -97,8 +102,8 @@ pub(super) fn conn_report(c: Conn, endpoints: &Endpoints) -> ConnReport {
         index: c.index,
         a: name(0),
         b: name(1),
-        first_s: secs(c.first),
-        last_s: secs(c.last),
+        first_s: since(c.first),
+        last_s: since(c.last),
         packets: c.packets,
         classes: CLASSES
             .iter()
@@ -111,7 +116,7 @@ pub(super) fn conn_report(c: Conn, endpoints: &Endpoints) -> ConnReport {
             .iter()
             .map(|(from, start, len)| Silence {
                 from: name(*from),
-                start_s: secs(*start),
+                start_s: since(*start),
                 length_s: dur_s(*len),
             })
             .collect(),
@@ -120,7 +125,7 @@ pub(super) fn conn_report(c: Conn, endpoints: &Endpoints) -> ConnReport {
             .retrans
             .iter()
             .map(|(from, r)| Retransmission {
-                at_s: secs(r.p.t),
+                at_s: since(r.p.t),
                 from: name(*from),
                 seq: r.p.seq,
                 len: r.p.len,

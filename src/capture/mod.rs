@@ -8,7 +8,10 @@
 
 pub mod pcap;
 pub mod text;
+mod timebase;
 mod tshark;
+
+pub use timebase::{TimeArg, TimeBase, TimeKind};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -139,6 +142,8 @@ pub struct ImportStats {
     pub skipped_lines: u64,
     /// The first few skipped lines, as `line: text`.
     pub skipped_examples: Vec<String>,
+    /// What the capture's timestamps are (from its first TCP packet).
+    pub time: TimeKind,
     /// Packets on link types tcpsim cannot decode: (tcpdump.org link-type number, packets), in
     /// order of first appearance (at most 16 link types; later ones count in the last entry).
     pub unsupported_links: Vec<(i32, u64)>,
@@ -322,6 +327,7 @@ pub fn import_trace_from(
     let end = trace.events().next_back().map_or(Instant::ZERO, |e| e.t);
     trace.end = end;
     trace.endpoints = endpoints.names().to_vec();
+    trace.time = stats.time;
     Ok((trace, stats))
 }
 

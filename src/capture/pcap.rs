@@ -57,7 +57,10 @@ pub fn import(
     let mut rd = create_reader(capacity, ReadFully(reader))
         .map_err(|e| err(format!("not a readable pcap/pcapng file: {}", describe(&e))))?;
     let mut endpoints = Endpoints::default();
-    let mut stats = ImportStats::default();
+    let mut stats = ImportStats {
+        time: super::TimeKind::DateTime,
+        ..ImportStats::default()
+    };
     let mut legacy: Option<(Linktype, bool)> = None;
     let mut ifaces: Vec<Iface> = Vec::new();
     loop {

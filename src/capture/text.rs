@@ -12,7 +12,7 @@
 use std::io::{BufRead, Read};
 use std::path::Path;
 
-use super::{Endpoints, ImportError, ImportOptions, ImportStats};
+use super::{Endpoints, ImportError, ImportOptions, ImportStats, TimeKind};
 use crate::clock::Instant;
 use crate::trace::packet::Packet;
 use crate::trace::packet::TcpFlags;
@@ -30,7 +30,7 @@ pub(super) enum Line<'a> {
     /// HTTP or MQTT packet).
     NoTcpFields,
     /// The first line of a `tcpdump -v` IPv4 packet: its time; the TCP line follows, indented.
-    Header(i64),
+    Header(i64, TimeKind),
     /// A TCP packet.
     Tcp(ParsedTcp<'a>),
 }
@@ -47,6 +47,8 @@ pub(super) struct Name<'a> {
 #[derive(Debug, PartialEq)]
 pub(super) struct ParsedTcp<'a> {
     pub(super) t_us: i64,
+    /// What the line's timestamp is.
+    pub(super) kind: TimeKind,
     pub(super) src: Name<'a>,
     pub(super) dst: Name<'a>,
     pub(super) flags: TcpFlags,
@@ -150,7 +152,7 @@ struct State {
     clock: Clock,
     saw_anything: bool,
     /// The time of a `tcpdump -v` packet whose TCP line comes next.
-    pending: Option<i64>,
+    pending: Option<(i64, TimeKind)>,
     /// A CSV row still open (a line break inside a quoted field).
     csv_open: Option<String>,
     /// The last packet line was a higher-layer protocol's without TCP fields.
@@ -186,7 +188,9 @@ impl State {
             return Ok(());
         }
         let parsed = match self.pending.take() {
-            Some(t_us) if line.starts_with([' ', '\t']) => parse_continuation(t_us, line),
+            Some((t_us, kind)) if line.starts_with([' ', '\t']) => {
+                parse_continuation(t_us, kind, line)
+            }
             _ => parse_any(line),
         };
         // tshark prints a higher-layer Info as it decodes it, line breaks included: what follows
@@ -205,7 +209,7 @@ impl State {
         };
         match parsed {
             Ok(Line::Skip) => {}
-            Ok(Line::Header(t_us)) => self.pending = Some(t_us),
+            Ok(Line::Header(t_us, kind)) => self.pending = Some((t_us, kind)),
             Ok(Line::NonTcp) => {
                 self.saw_anything = true;
                 self.stats.non_tcp += 1;
@@ -216,6 +220,9 @@ impl State {
             }
             Ok(Line::Tcp(p)) => {
                 self.saw_anything = true;
+                if self.stats.packets == 0 {
+                    self.stats.time = p.kind;
+                }
                 let t = self.clock.place(p.t_us);
                 let packet = Packet {
                     t: Instant::from_micros(t),
@@ -316,8 +323,8 @@ fn is_banner(line: &str) -> bool {
 
 /// The indented line after a `tcpdump -v` header: `src > dst: Flags ...` at the header's time; any
 /// other indented line (a `-vv` decode) is skipped.
-fn parse_continuation(t_us: i64, line: &str) -> Result<Line<'_>, String> {
-    match parse_packet(t_us, line.split_ascii_whitespace().collect()) {
+fn parse_continuation(t_us: i64, kind: TimeKind, line: &str) -> Result<Line<'_>, String> {
+    match parse_packet(t_us, kind, line.split_ascii_whitespace().collect()) {
         Ok(l) => Ok(l),
         Err(_) => Ok(Line::Skip),
     }
@@ -334,11 +341,12 @@ fn parse_line(line: &str) -> Result<Line<'_>, String> {
     }
     let mut toks = trimmed.split_ascii_whitespace().peekable();
     let first = toks.next().ok_or("empty")?;
-    let t_us = if is_date(first) {
+    let (t_us, kind) = if is_date(first) {
         let time = toks.next().ok_or("date without a time")?;
-        date_us(first)? + time_us(time)?
+        (date_us(first)? + time_us(time)?, TimeKind::DateTime)
     } else {
-        time_us(first)?
+        let t = time_us(first)?;
+        (t, time_kind(first, t))
     };
     let Some(proto) = toks.next() else {
         return Err("nothing after the timestamp".into());
@@ -361,10 +369,10 @@ fn parse_line(line: &str) -> Result<Line<'_>, String> {
         };
         rest.drain(..=close);
         if rest.is_empty() {
-            return Ok(Line::Header(t_us));
+            return Ok(Line::Header(t_us, kind));
         }
     }
-    parse_packet(t_us, rest)
+    parse_packet(t_us, kind, rest)
 }
 
 /// The index of the token that closes the parenthesised group `toks` starts with (one pass).
@@ -380,7 +388,7 @@ fn close_of_group(toks: &[&str]) -> Option<usize> {
 }
 
 /// `src > dst: Flags [...] ...` (or the old syntax) at time `t_us`.
-fn parse_packet(t_us: i64, toks: Vec<&str>) -> Result<Line<'_>, String> {
+fn parse_packet(t_us: i64, kind: TimeKind, toks: Vec<&str>) -> Result<Line<'_>, String> {
     let mut toks = toks.into_iter();
     let src = toks.next().ok_or("no source")?;
     if toks.next() != Some(">") {
@@ -405,6 +413,7 @@ fn parse_packet(t_us: i64, toks: Vec<&str>) -> Result<Line<'_>, String> {
     let (flags, seq, ack, win, len) = tcp;
     Ok(Line::Tcp(ParsedTcp {
         t_us,
+        kind,
         src: Name {
             host: src,
             port: None,
@@ -544,6 +553,18 @@ fn parse_old(mut fl: TcpFlags, toks: &[&str]) -> Result<Fields, String> {
         }
     }
     Ok((fl, seq, ack, win.ok_or("no win")?, len))
+}
+
+/// What a timestamp token without a date is: a time of day (`13:40:20.2`), seconds since the
+/// epoch (`1700000000.1`: a day or more), or seconds since some start (`0.005`).
+pub(super) fn time_kind(tok: &str, t_us: i64) -> TimeKind {
+    if tok.contains(':') {
+        TimeKind::TimeOfDay
+    } else if t_us >= DAY_US {
+        TimeKind::DateTime
+    } else {
+        TimeKind::Relative
+    }
 }
 
 pub(super) fn is_date(tok: &str) -> bool {

@@ -17,7 +17,8 @@
 
 use crate::trace::packet::TcpFlags;
 
-use super::text::{Line, Name, ParsedTcp, date_us, is_date, num, time_us};
+use super::TimeKind;
+use super::text::{Line, Name, ParsedTcp, date_us, is_date, num, time_kind, time_us};
 
 /// Protocols Wireshark shows for packets that are not TCP at all.
 const NOT_TCP: &[&str] = &[
@@ -157,9 +158,12 @@ fn parse_fields<'a>(
     proto: &str,
     info: &'a str,
 ) -> Result<Line<'a>, String> {
-    let t_us = match clock {
-        Some(c) => date_us(time)? + time_us(c)?,
-        None => time_us(time)?,
+    let (t_us, kind) = match clock {
+        Some(c) => (date_us(time)? + time_us(c)?, TimeKind::DateTime),
+        None => {
+            let t = time_us(time)?;
+            (t, time_kind(time, t))
+        }
     };
     if proto != "TCP" && NOT_TCP.iter().any(|p| p.eq_ignore_ascii_case(proto)) {
         return Ok(Line::NonTcp);
@@ -191,6 +195,7 @@ fn parse_fields<'a>(
         return Ok(Line::NoTcpFields);
     };
     Ok(Line::Tcp(ParsedTcp {
+        kind,
         t_us,
         src: Name {
             host: src,

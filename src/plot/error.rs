@@ -13,14 +13,13 @@ pub enum PlotError {
     /// The drawing backend failed (plotters' SVG backend, or a bad layout).
     #[error(transparent)]
     Drawing(#[from] DrawingAreaErrorKind<std::io::Error>),
-    /// The time window is empty or reversed.
-    #[error("empty time window: from {from} s to {to} s")]
-    EmptyWindow {
-        /// Start of the window (seconds).
-        from: f64,
-        /// End of the window (seconds).
-        to: f64,
-    },
+    /// The time window is reversed or holds none of the trace: what it was and what the trace
+    /// spans.
+    #[error("empty time window: {0}")]
+    EmptyWindow(String),
+    /// A `--from`/`--to` time the trace cannot have.
+    #[error("--from/--to: {0}")]
+    Time(String),
     /// The trace holds no TCP packets.
     #[error("nothing to plot: no TCP packets")]
     NoPackets,

@@ -10,7 +10,7 @@
 //! (every frame offered, with its fate), imported captures only as captured (no fates, outages,
 //! states or unsent bytes are invented), with times relative to the connection's first packet.
 
-use crate::capture::Endpoints;
+use crate::capture::{Endpoints, TimeArg, TimeBase, TimeKind};
 use crate::classes::{SendTracker, Sent};
 use crate::clock::{Instant, secs};
 use crate::trace::packet::{Ipv4Segment, Packet, TcpFlags};
@@ -137,8 +137,9 @@ pub(super) struct Data {
     pub(super) end: f64,
     /// Whether the trace was simulated (rather than imported).
     pub(super) simulated: bool,
-    /// Subtracted from capture times (the first packet's), so the axis starts at 0.
-    pub(super) offset: f64,
+    /// What the times count from: a run's start, or a capture's first packet (any connection's:
+    /// the same origin as `analyze`'s report), and how the capture shows its times.
+    pub(super) base: TimeBase,
 }
 
 /// The running state of reading a simulated trace, event by event.
@@ -309,7 +310,7 @@ impl Simulated {
             },
             end: end_t,
             simulated: true,
-            offset: 0.0,
+            base: TimeBase::run(),
         }
     }
 }
@@ -333,14 +334,17 @@ pub(super) struct Captured {
     /// Times of the connection's first and last packets (seconds).
     span: (f64, f64),
     packets: u64,
-    /// The plot's window (seconds since the connection's first packet), if given.
-    window: (f64, f64),
+    /// The capture's first packet (any connection's): the origin of the axis.
+    origin: Option<Instant>,
+    /// The plot's window as given, resolved at the first packet.
+    window: (Option<TimeArg>, Option<TimeArg>),
+    /// The endpoint that sent a SYN without ACK (the client), or received a SYN-ACK.
+    client: Option<u32>,
 }
 
 impl Captured {
-    /// Reads connection `conn`; only points in `window` (seconds since the connection's first
-    /// packet) are kept.
-    pub(super) fn new(conn: usize, window: (f64, f64)) -> Captured {
+    /// Reads connection `conn`; only points in `window` are kept.
+    pub(super) fn new(conn: usize, window: (Option<TimeArg>, Option<TimeArg>)) -> Captured {
         Captured {
             window,
             conn,
@@ -350,6 +354,8 @@ impl Captured {
             first: 0,
             span: (f64::INFINITY, f64::NEG_INFINITY),
             packets: 0,
+            origin: None,
+            client: None,
         }
     }
 
@@ -361,6 +367,7 @@ impl Captured {
     /// Reads one packet; `names` are the capture's endpoint names.
     pub(super) fn handle(&mut self, p: &Packet, names: &Endpoints) {
         self.packets += 1;
+        let origin = *self.origin.get_or_insert(p.t);
         let key = pair(p);
         match self.key {
             Some(k) if k != key => return,
@@ -376,12 +383,33 @@ impl Captured {
                 self.key = Some(key);
                 self.first = p.src;
                 self.pairs = Default::default();
-                let t0 = secs(p.t);
+                // The window in the capture's seconds. The importer tells what the timestamps are
+                // only at the end; a time of day or a date is resolved here as the value shows it
+                // (a day or more: a date), and checked again when drawing.
+                let base = TimeBase {
+                    kind: if origin.total_micros() >= 86_400_000_000 {
+                        TimeKind::DateTime
+                    } else {
+                        TimeKind::TimeOfDay
+                    },
+                    origin,
+                };
+                let at = |a: Option<TimeArg>, none: f64| {
+                    a.and_then(|a| base.resolve(a).ok())
+                        .map_or(none, |s| s + secs(origin))
+                };
+                let (from, to) = (
+                    at(self.window.0, f64::NEG_INFINITY),
+                    at(self.window.1, f64::INFINITY),
+                );
                 for f in &mut self.flows {
-                    f.segs.keep_only(self.window.0 + t0, self.window.1 + t0);
-                    f.acks.keep_only(self.window.0 + t0, self.window.1 + t0);
+                    f.segs.keep_only(from, to);
+                    f.acks.keep_only(from, to);
                 }
             }
+        }
+        if p.has(TcpFlags::SYN) && self.client.is_none() {
+            self.client = Some(if p.has(TcpFlags::ACK) { p.dst } else { p.src });
         }
         let t = secs(p.t);
         self.span = (self.span.0.min(t), self.span.1.max(t));
@@ -402,12 +430,15 @@ impl Captured {
         }
     }
 
-    /// What the timeline draws: times since the connection's first packet, as Wireshark shows
-    /// them.
+    /// What the timeline draws: times since the capture's first packet, as Wireshark shows them;
+    /// `names` are the capture's endpoint names, `kind` what its timestamps are. The client's
+    /// direction comes first, as in a run's plot: the client is the endpoint that sent the SYN,
+    /// or, without one in the capture, the one on the higher port (ephemeral ports are high; a
+    /// service name such as `http` is a well-known port).
     ///
     /// # Errors
     /// [`PlotError::NoPackets`], or [`PlotError::NoSuchConnection`].
-    pub(super) fn finish(mut self) -> Result<Data, PlotError> {
+    pub(super) fn finish(mut self, names: &Endpoints, kind: TimeKind) -> Result<Data, PlotError> {
         if self.packets == 0 {
             return Err(PlotError::NoPackets);
         }
@@ -417,18 +448,34 @@ impl Captured {
                 count: self.pairs.len(),
             });
         }
-        let offset = self.span.0;
+        let origin = self.origin.unwrap_or(Instant::ZERO);
+        let offset = secs(origin);
         for f in &mut self.flows {
             f.segs.shift(offset);
             f.acks.shift(offset);
         }
+        let (a, b) = self.key.expect("checked");
+        let other = if self.first == a { b } else { a };
+        let port = |e: u32| {
+            let name = names.get(e);
+            let tail = name.rsplit_once('.').map_or(name, |(_, p)| p);
+            tail.parse::<u32>().unwrap_or(0)
+        };
+        let client = self.client.unwrap_or(if port(other) > port(self.first) {
+            other
+        } else {
+            self.first
+        });
+        if client != self.first {
+            self.flows.swap(0, 1);
+        }
         Ok(Data {
             flows: self.flows,
             lanes: None,
-            start: 0.0,
+            start: self.span.0 - offset,
             end: self.span.1 - offset,
             simulated: false,
-            offset,
+            base: TimeBase::new(kind, origin),
         })
     }
 }

@@ -76,14 +76,45 @@ pub(super) struct Window {
 }
 
 impl Window {
-    /// The window of `opts`; unless one is given, the data's span padded by 2% so that the first
-    /// and last events are not on the frame.
+    /// The window of `opts` (its times resolved on the data's time base); unless one is given,
+    /// the data's span padded by 2% so that the first and last events are not on the frame.
+    ///
+    /// # Errors
+    /// A time the trace cannot have (a time of day for a run), a reversed window, or one that
+    /// holds none of the trace's span: each names the window and the span in both forms.
     pub(super) fn new(data: &Data, opts: &PlotOptions, plot_px: f64) -> Result<Window, PlotError> {
         let pad_t = (data.end - data.start).max(0.001) * 0.02;
-        let from = opts.from.unwrap_or(data.start - pad_t);
-        let to = opts.to.unwrap_or(data.end + pad_t);
-        if to.partial_cmp(&from) != Some(std::cmp::Ordering::Greater) {
-            return Err(PlotError::EmptyWindow { from, to });
+        let base = &data.base;
+        let resolve = |a: Option<crate::capture::TimeArg>| {
+            a.map(|a| base.resolve(a).map_err(PlotError::Time))
+                .transpose()
+        };
+        let (given_from, given_to) = (resolve(opts.from)?, resolve(opts.to)?);
+        let from = given_from.unwrap_or(data.start - pad_t);
+        let to = given_to.unwrap_or(data.end + pad_t);
+        let outside =
+            given_from.is_some_and(|f| f > data.end) || given_to.is_some_and(|t| t < data.start);
+        if to.partial_cmp(&from) != Some(std::cmp::Ordering::Greater) || outside {
+            let span = if data.start <= data.end {
+                format!(
+                    "the {} spans {} .. {}",
+                    if data.simulated { "run" } else { "capture" },
+                    base.show(data.start),
+                    base.show(data.end)
+                )
+            } else {
+                "the trace has no packets".to_string()
+            };
+            let since = if data.simulated {
+                "seconds of the run"
+            } else {
+                "seconds since the first packet, a time of day or a date and time"
+            };
+            return Err(PlotError::EmptyWindow(format!(
+                "{} .. {} holds nothing to draw: {span}; give {since}",
+                base.show(from),
+                base.show(to)
+            )));
         }
         Ok(Window {
             from,

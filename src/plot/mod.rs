@@ -44,7 +44,8 @@ pub const SWEEP_CSV_LIMIT: u64 = 64 << 20;
 /// Draws a plot's input file (`-` for standard input): a `tcpsim sweep` CSV as a heatmap of
 /// `signature` (or the first with hits), or a capture (pcap, pcapng or text) as a timeline. Told
 /// apart by the first bytes; read once, streaming, with the importers' bounds, and the capture's
-/// timeline thinned while read, so memory stays flat however long the capture.
+/// timeline thinned while read, so memory stays flat however long the capture. Returns the SVG
+/// and, for a capture, what its import skipped (for the same warnings `analyze` gives).
 ///
 /// # Errors
 /// [`PlotError::Input`], [`PlotError::Import`] or [`PlotError::NotText`] naming the input, or
@@ -53,7 +54,7 @@ pub fn plot_file(
     path: &std::path::Path,
     opts: &PlotOptions,
     signature: Option<&str>,
-) -> Result<String, PlotError> {
+) -> Result<(String, Option<crate::capture::ImportStats>), PlotError> {
     let name = crate::fsio::display_name(path);
     let reader = crate::fsio::open_input(path)?;
     plot_reader(reader, &name, opts, signature)
@@ -68,7 +69,7 @@ pub fn plot_reader(
     name: &std::path::Path,
     opts: &PlotOptions,
     signature: Option<&str>,
-) -> Result<String, PlotError> {
+) -> Result<(String, Option<crate::capture::ImportStats>), PlotError> {
     use std::io::Read;
     const SWEEP_HEADER: &[u8] = b"kind,cell,run,seed";
     let read_err = |source| crate::fsio::FsError::Read {
@@ -84,20 +85,22 @@ pub fn plot_reader(
     if head != SWEEP_HEADER {
         let mut sink = TimelineSink::new(crate::model::CapturePoint::Server, opts.conn)
             .window(opts.from, opts.to);
-        let (names, _) = crate::capture::import_reader(
-            whole,
-            name,
-            crate::capture::ImportOptions::default(),
-            &mut |p, names| sink.packet(p, names),
-        )?;
-        return sink.draw_capture(&names, opts);
+        let import = crate::capture::ImportOptions {
+            lenient: opts.lenient,
+        };
+        let (names, stats) =
+            crate::capture::import_reader(whole, name, import, &mut |p, names| {
+                sink.packet(p, names)
+            })?;
+        let svg = sink.draw_capture(&names, stats.time, opts)?;
+        return Ok((svg, Some(stats)));
     }
     let bytes = crate::fsio::read_limited_from(whole, name, SWEEP_CSV_LIMIT, "sweep CSV")?;
     let text = String::from_utf8(bytes).map_err(|e| PlotError::NotText {
         path: name.display().to_string(),
         at: e.utf8_error().valid_up_to(),
     })?;
-    heatmap(&text, signature, &opts.title)
+    Ok((heatmap(&text, signature, &opts.title)?, None))
 }
 
 /// Options of a timeline plot.
@@ -105,10 +108,13 @@ pub fn plot_reader(
 pub struct PlotOptions {
     /// Title (model name or capture file).
     pub title: String,
-    /// Start of the time window (seconds), default the first event.
-    pub from: Option<f64>,
-    /// End of the time window (seconds), default the last event.
-    pub to: Option<f64>,
+    /// Start of the time window (seconds of a run or since a capture's first packet, a time of
+    /// day, or a date and time), default the first event.
+    pub from: Option<crate::capture::TimeArg>,
+    /// End of the time window, default the last event.
+    pub to: Option<crate::capture::TimeArg>,
+    /// For captures: skip text lines that are not packets instead of failing.
+    pub lenient: bool,
     /// For imported captures: which connection (0 = the first).
     pub conn: usize,
     /// Width in pixels.
@@ -122,6 +128,7 @@ impl PlotOptions {
             title: title.to_string(),
             from: None,
             to: None,
+            lenient: false,
             conn: 0,
             width: 1400,
         }

@@ -1,6 +1,7 @@
 //! Unit tests of the plot module's geometry.
 
 use super::layout::{place_labels, text_width};
+use crate::capture::TimeArg;
 
 // Proves labels are placed in rows so that no two on the same row overlap and none runs past
 // the plot's right edge.
@@ -84,14 +85,20 @@ fn zoomed_window_keeps_its_points() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/esp32-wifi-telemetry.toml");
     let mut s = crate::Scenario::load(&path).unwrap();
     s.duration = crate::model::Dur::secs(7200);
-    let mut sink = super::TimelineSink::new(s.capture, 0).window(Some(3600.0), Some(3610.0));
+    let mut sink = super::TimelineSink::new(s.capture, 0).window(
+        Some(TimeArg::Seconds(3600.0)),
+        Some(TimeArg::Seconds(3610.0)),
+    );
     crate::simulate(&s, &mut sink, crate::Analyse::No).unwrap();
     let held = sink.held();
     // About 33 frames a second over 10 s, each giving a point to a few of the six series: kept
     // as they are, far below the raw limit.
     assert!(held > 300 && held < 6 * 400 && held < RAW_LIMIT, "{held}");
     let mut opts = super::PlotOptions::new("zoom");
-    (opts.from, opts.to) = (Some(3600.0), Some(3610.0));
+    (opts.from, opts.to) = (
+        Some(TimeArg::Seconds(3600.0)),
+        Some(TimeArg::Seconds(3610.0)),
+    );
     assert!(sink.draw(&opts).unwrap().contains("<svg"));
 }
 

@@ -20,8 +20,8 @@ use super::style::{
 };
 use super::thin::{Peaks, SeqRange};
 use super::{PlotError, PlotOptions};
-use crate::analyze::{Analysis, AnalyzeOptions, Analyzer};
-use crate::capture::{CaptureView, Endpoints};
+use crate::analyze::{AnalyzeOptions, Analyzer};
+use crate::capture::{CaptureView, Endpoints, TimeArg, TimeBase, TimeKind};
 use crate::clock::Instant;
 use crate::detect::Finding;
 use crate::model::CapturePoint;
@@ -39,6 +39,10 @@ pub fn timeline(
 ) -> Result<String, PlotError> {
     let mut sink = TimelineSink::new(point, opts.conn).window(opts.from, opts.to);
     sink.view = CaptureView::new(point, &trace.endpoints);
+    if !trace.endpoints.is_empty() {
+        // An imported trace: report times count from its first packet.
+        sink.analyzer = Analyzer::new(AnalyzeOptions::default());
+    }
     for e in trace.events() {
         sink.sim.handle(&e);
         if let Some(p) = sink.view.packet(&e) {
@@ -48,7 +52,7 @@ pub fn timeline(
             }
         }
     }
-    sink.draw_at(None, trace.end, opts)
+    sink.draw_at(None, trace.time, trace.end, opts)
 }
 
 /// Collects a timeline while a run goes or a capture is read, thinned as it reads (each series
@@ -61,6 +65,8 @@ pub struct TimelineSink {
     analyzer: Analyzer,
     view: CaptureView,
     end: Instant,
+    /// Packets of an imported capture came ([`TimelineSink::packet`]).
+    importing: bool,
 }
 
 impl TimelineSink {
@@ -68,10 +74,11 @@ impl TimelineSink {
     pub fn new(point: CapturePoint, conn: usize) -> TimelineSink {
         TimelineSink {
             sim: Simulated::default(),
-            captured: Captured::new(conn, (f64::NEG_INFINITY, f64::INFINITY)),
-            analyzer: Analyzer::new(AnalyzeOptions::default()),
+            captured: Captured::new(conn, (None, None)),
+            analyzer: Analyzer::for_run(AnalyzeOptions::default()),
             view: CaptureView::new(point, &[]),
             end: Instant::ZERO,
+            importing: false,
         }
     }
 
@@ -81,20 +88,27 @@ impl TimelineSink {
         self.sim.held()
     }
 
-    /// Keeps only what falls in the plot's window (`--from`, `--to`: seconds of the run, or since
-    /// a capture's first packet), so a zoomed plot is thinned within its window.
-    pub fn window(mut self, from: Option<f64>, to: Option<f64>) -> TimelineSink {
-        let w = (
-            from.unwrap_or(f64::NEG_INFINITY),
-            to.unwrap_or(f64::INFINITY),
-        );
-        self.sim.keep_only(w.0, w.1);
-        self.captured = Captured::new(self.captured.conn(), w);
+    /// Keeps only what falls in the plot's window (`--from`, `--to`: seconds of the run, or
+    /// seconds since a capture's first packet, a time of day or a date and time), so a zoomed plot
+    /// is thinned within its window. A window the trace cannot have (a time of day for a run) is
+    /// reported when drawing.
+    pub fn window(mut self, from: Option<TimeArg>, to: Option<TimeArg>) -> TimelineSink {
+        let run = TimeBase::run();
+        let at =
+            |a: Option<TimeArg>, none: f64| a.and_then(|a| run.resolve(a).ok()).unwrap_or(none);
+        self.sim
+            .keep_only(at(from, f64::NEG_INFINITY), at(to, f64::INFINITY));
+        self.captured = Captured::new(self.captured.conn(), (from, to));
         self
     }
 
     /// Reads one packet of an imported capture; `names` are its endpoint names.
     pub fn packet(&mut self, p: &Packet, names: &Endpoints) {
+        if !self.importing {
+            // A capture, not a run: report times count from its first packet.
+            self.importing = true;
+            self.analyzer = Analyzer::new(AnalyzeOptions::default());
+        }
         self.analyzer.handle(p);
         self.captured.handle(p, names);
         self.end = p.t;
@@ -106,31 +120,42 @@ impl TimelineSink {
     /// Nothing to plot (an empty window).
     pub fn draw(self, opts: &PlotOptions) -> Result<String, PlotError> {
         let end = self.end;
-        self.draw_at(None, end, opts)
+        self.draw_at(None, TimeKind::Relative, end, opts)
     }
 
     /// Draws a capture's timeline as SVG; `names` are its endpoint names (from the importer).
     ///
     /// # Errors
     /// Nothing to plot (no packets, an empty window, a missing connection).
-    pub fn draw_capture(self, names: &Endpoints, opts: &PlotOptions) -> Result<String, PlotError> {
+    pub fn draw_capture(
+        self,
+        names: &Endpoints,
+        kind: TimeKind,
+        opts: &PlotOptions,
+    ) -> Result<String, PlotError> {
         let end = self.end;
-        self.draw_at(Some(names), end, opts)
+        self.draw_at(Some(names), kind, end, opts)
     }
 
-    /// Draws with the endpoint `names` of a capture, or else those the sink's view collected.
+    /// Draws with the endpoint `names` of a capture, or else those the sink's view collected;
+    /// `kind`: what a capture's timestamps are.
     fn draw_at(
         self,
         names: Option<&Endpoints>,
+        kind: TimeKind,
         end: Instant,
         opts: &PlotOptions,
     ) -> Result<String, PlotError> {
         let names = names.unwrap_or(self.view.endpoints());
-        let findings = Analysis::new(self.analyzer.finish_at(names, end)).findings;
+        let findings = self.analyzer.finish_at(names, end);
+        let findings = findings
+            .into_iter()
+            .flat_map(|c| c.findings)
+            .collect::<Vec<_>>();
         let data = if self.sim.seen() {
             self.sim.finish(end)
         } else {
-            self.captured.finish()?
+            self.captured.finish(names, kind)?
         };
         draw(&data, &findings, opts)
     }
@@ -155,9 +180,10 @@ impl EventSink for TimelineSink {
 fn draw(data: &Data, findings: &[Finding], opts: &PlotOptions) -> Result<String, PlotError> {
     let layout = Layout::new(opts.width, data.lanes.is_some());
     let win = Window::new(data, opts, layout.plot_px())?;
+    // Findings count from the same origin as the data (the analyzer's: a run's start or the
+    // capture's first packet).
     let annot: Vec<(f64, String)> = annotations(findings)
         .into_iter()
-        .map(|(t, l)| (t - data.offset, l))
         .filter(|(t, _)| win.contains(*t))
         .collect();
     let scene = Scene {
@@ -209,24 +235,15 @@ fn draw_timeline(
 }
 
 /// What the picture shows: a simulation from the sender's side, or a capture (with the time of
-/// day of its first packet, which is t = 0).
+/// its first packet, which is t = 0, as the capture shows it).
 fn subtitle(data: &Data) -> String {
     if data.simulated {
         return "simulated: every frame where it was sent, with its fate".to_string();
     }
-    let o = data.offset;
-    let at = if (0.0..86_400.0).contains(&o) {
-        let us = (o * 1e6).round() as u64;
-        format!(
-            "{:02}:{:02}:{:02}.{:06}",
-            us / 3_600_000_000,
-            us / 60_000_000 % 60,
-            us / 1_000_000 % 60,
-            us % 1_000_000
-        )
-    } else {
-        format!("{o:.6} s")
-    };
+    let at = data
+        .base
+        .clock(data.base.origin)
+        .unwrap_or_else(|| format!("{:.6} s", crate::clock::secs(data.base.origin)));
     format!("capture, t = 0 at its first packet ({at})")
 }
 

@@ -4,11 +4,16 @@
 //! Guarantees: classes are listed in [`crate::analyze::CLASSES`] order, features in key order;
 //! times print with microsecond precision (durations with millisecond precision), features with six
 //! decimals; every JSON connection and finding carries the name of its capture.
+//!
+//! One time base ([`crate::capture::TimeBase`]): every `*_s` time is seconds since the capture's
+//! first packet (a run's: since its start), the origin `plot` draws from; the text shows each time
+//! also as the capture shows it (`13:52:37.614385 (+10.116717 s)`), and the JSON gives it beside
+//! the seconds as `*_time` (`first_time`, `at_time`, `start_time`) where the capture has a clock.
 
 use std::fmt::Write as _;
 
 use crate::analyze::{Analysis, CLASSES, ConnReport};
-use crate::capture::ImportStats;
+use crate::capture::{ImportStats, TimeBase};
 
 /// The text report of one capture named `name`: a header line (packets, connections, non-TCP
 /// packets skipped), then per connection its endpoints and span, its segment classes, its
@@ -31,17 +36,22 @@ pub fn analyze_text(name: &str, stats: &ImportStats, analysis: &Analysis) -> Str
     }
     text.push('\n');
     for c in &analysis.connections {
-        connection_text(&mut text, c);
+        connection_text(&mut text, c, &analysis.time);
     }
     text
 }
 
-/// Appends one connection's lines to `text`.
-fn connection_text(text: &mut String, c: &ConnReport) {
+/// Appends one connection's lines to `text`, times shown on `time`.
+fn connection_text(text: &mut String, c: &ConnReport, time: &TimeBase) {
     let _ = write!(
         text,
-        "connection {}: {} <-> {}, {} packets, {:.6} .. {:.6} s\n  ",
-        c.index, c.a, c.b, c.packets, c.first_s, c.last_s
+        "connection {}: {} <-> {}, {} packets, {} .. {}\n  ",
+        c.index,
+        c.a,
+        c.b,
+        c.packets,
+        time.show(c.first_s),
+        time.show(c.last_s)
     );
     let classes: Vec<String> = CLASSES
         .iter()
@@ -52,8 +62,12 @@ fn connection_text(text: &mut String, c: &ConnReport) {
     for r in &c.retransmissions {
         let _ = write!(
             text,
-            "  {} at {:.6} s from {} seq {} len {}",
-            r.kind, r.at_s, r.from, r.seq, r.len
+            "  {} at {} from {} seq {} len {}",
+            r.kind,
+            time.show(r.at_s),
+            r.from,
+            r.seq,
+            r.len
         );
         if let Some(d) = r.since_first_s {
             let _ = write!(text, ", {d:.3} s after first sent");
@@ -66,8 +80,10 @@ fn connection_text(text: &mut String, c: &ConnReport) {
     for s in &c.silences {
         let _ = writeln!(
             text,
-            "  silence: {} sent nothing for {:.3} s from {:.6} s",
-            s.from, s.length_s, s.start_s
+            "  silence: {} sent nothing for {:.3} s from {}",
+            s.from,
+            s.length_s,
+            time.show(s.start_s)
         );
     }
     let unlisted = c.silence_count.saturating_sub(c.silences.len() as u64);
@@ -82,9 +98,9 @@ fn connection_text(text: &mut String, c: &ConnReport) {
             .collect();
         let _ = writeln!(
             text,
-            "  FINDING {} at {:.6} s: {}",
+            "  FINDING {} at {}: {}",
             f.signature,
-            f.at_s,
+            time.show(f.at_s),
             feats.join(", ")
         );
     }
@@ -102,6 +118,7 @@ pub fn analyze_json<'a>(
     let mut connections = Vec::new();
     let mut findings = Vec::new();
     for (name, analysis) in captures {
+        let time = &analysis.time;
         let tagged = |v: serde_json::Result<serde_json::Value>| {
             v.map(|mut v| {
                 v["capture"] = serde_json::Value::String(name.to_owned());
@@ -109,14 +126,38 @@ pub fn analyze_json<'a>(
             })
         };
         for c in &analysis.connections {
-            connections.push(tagged(serde_json::to_value(c))?);
+            let mut v = tagged(serde_json::to_value(c))?;
+            add_clock(&mut v, &["first_s", "last_s"], time);
+            for list in ["retransmissions", "silences", "findings"] {
+                if let Some(items) = v[list].as_array_mut() {
+                    items
+                        .iter_mut()
+                        .for_each(|i| add_clock(i, &["at_s", "start_s"], time));
+                }
+            }
+            connections.push(v);
         }
         for f in &analysis.findings {
-            findings.push(tagged(serde_json::to_value(f))?);
+            let mut v = tagged(serde_json::to_value(f))?;
+            add_clock(&mut v, &["at_s"], time);
+            findings.push(v);
         }
     }
     let doc = serde_json::json!({ "connections": connections, "findings": findings });
     super::json_document(&doc)
+}
+
+/// Adds `NAME_time` beside each `NAME_s` of `keys` that `v` has: the time as the capture shows it
+/// (nothing for relative times: the seconds are all there is).
+fn add_clock(v: &mut serde_json::Value, keys: &[&str], time: &TimeBase) {
+    for k in keys {
+        if let Some(s) = v.get(*k).and_then(serde_json::Value::as_f64)
+            && let Some(clock) = time.clock(time.at(s))
+        {
+            let name = format!("{}_time", k.trim_end_matches("_s"));
+            v[name] = serde_json::Value::String(clock);
+        }
+    }
 }
 
 /// The warning for a lenient import that skipped lines (with a few examples), or `None` when it

@@ -61,6 +61,7 @@ fn analysis() -> Analysis {
     Analysis {
         findings: conn.findings.clone(),
         connections: vec![conn],
+        time: tcpsim_time(),
     }
 }
 
@@ -134,7 +135,9 @@ fn json_document_ends_with_newline() {
 }
 
 // Proves the analyze text block: header with non-TCP count, classes in CLASSES order,
-// retransmission, silence and finding lines with their precisions.
+// retransmission, silence and finding lines with their precisions, each time shown as the
+// capture's time of day (origin 13:52:27.497668 plus the seconds) and as seconds since its first
+// packet; a capture with relative times shows the seconds alone.
 #[test]
 fn analyze_text_block() {
     let stats = ImportStats {
@@ -145,11 +148,18 @@ fn analyze_text_block() {
     assert_eq!(
         analyze_text("cap.txt", &stats, &analysis()),
         "== cap.txt: 9 TCP packets, 1 connection(s), 2 non-TCP packets skipped\n\
-         connection 0: 10.0.0.1.1000 <-> 10.0.0.2.80, 9 packets, 0.500000 .. 2.250000 s\n\
+         connection 0: 10.0.0.1.1000 <-> 10.0.0.2.80, 9 packets, 13:52:27.997668 (+0.500000 s) .. 13:52:29.747668 (+2.250000 s)\n\
          \x20 new-data 5, ack 4\n\
-         \x20 retransmission at 2.000000 s from 10.0.0.1.1000 seq 100 len 10, 1.000 s after first sent\n\
-         \x20 silence: 10.0.0.2.80 sent nothing for 1.250 s from 0.750000 s\n\
-         \x20 FINDING rto-backoff at 1.500000 s: a_s=1.000000, b=2.500000\n"
+         \x20 retransmission at 13:52:29.497668 (+2.000000 s) from 10.0.0.1.1000 seq 100 len 10, 1.000 s after first sent\n\
+         \x20 silence: 10.0.0.2.80 sent nothing for 1.250 s from 13:52:28.247668 (+0.750000 s)\n\
+         \x20 FINDING rto-backoff at 13:52:28.997668 (+1.500000 s): a_s=1.000000, b=2.500000\n"
+    );
+    let mut relative = analysis();
+    relative.time = crate::capture::TimeBase::run();
+    let text = analyze_text("cap.txt", &stats, &relative);
+    assert!(
+        text.contains("9 packets, 0.500000 s .. 2.250000 s\n"),
+        "{text}"
     );
 }
 
@@ -221,4 +231,14 @@ fn search_reports() {
         )
     );
     assert!(feature_table(&found, None).ends_with(&format!("{:>14}\n", "-")));
+}
+
+/// Times of day starting at 13:52:27.497668, as a tcpdump capture shows them.
+fn tcpsim_time() -> crate::capture::TimeBase {
+    crate::capture::TimeBase {
+        kind: crate::capture::TimeKind::TimeOfDay,
+        origin: crate::clock::Instant::from_micros(
+            (13 * 3600 + 52 * 60 + 27) * 1_000_000_i64 + 497_668,
+        ),
+    }
 }

@@ -327,6 +327,8 @@ pub struct Trace {
     /// Endpoint names of an imported capture (indexed by [`packet::Packet`]'s ids); empty
     /// for simulated traces, whose frames carry their addresses.
     pub endpoints: Vec<String>,
+    /// What an imported capture's timestamps are (relative for simulated traces).
+    pub time: crate::capture::TimeKind,
 }
 
 impl Default for Trace {
@@ -337,6 +339,7 @@ impl Default for Trace {
             in_flight: Default::default(),
             end: Instant::ZERO,
             endpoints: Vec::new(),
+            time: crate::capture::TimeKind::Relative,
         }
     }
 }

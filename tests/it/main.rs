@@ -13,6 +13,7 @@ mod props;
 mod reliability;
 mod search;
 mod text_formats;
+mod time_base;
 
 use std::path::{Path, PathBuf};
 

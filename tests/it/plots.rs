@@ -1,5 +1,6 @@
 //! Timeline plots and heatmaps: deterministic, showing what matters, inventing nothing, thinned.
 
+use tcpsim::capture::TimeArg;
 use tcpsim::plot::{PlotOptions, heatmap, timeline};
 use tcpsim::run_trace;
 
@@ -60,16 +61,16 @@ fn stale_fin_timeline() {
 #[test]
 fn time_window() {
     let mut opts = PlotOptions::new("window");
-    opts.from = Some(20.0);
-    opts.to = Some(40.0);
+    opts.from = Some(TimeArg::Seconds(20.0));
+    opts.to = Some(TimeArg::Seconds(40.0));
     let svg = stale_fin_svg(&opts);
     assert!(
         has_text(&svg, "20.00") && has_text(&svg, "40.00"),
         "window labels"
     );
     assert!(!has_text(&svg, "0.00"));
-    opts.from = Some(50.0);
-    opts.to = Some(10.0);
+    opts.from = Some(TimeArg::Seconds(50.0));
+    opts.to = Some(TimeArg::Seconds(10.0));
     assert!(
         timeline(
             &run_trace(&model("esp32-wifi-stale-fin.toml")).unwrap().0,

@@ -64,6 +64,7 @@
 //!   `[search]` space, with counterexample files.
 //! - [`plot`]: timeline and heatmap SVGs.
 //! - [`report`]: the text and JSON reports the command line prints (and `tcpsim test`'s JUnit XML).
+//! - [`analyze_output`]: `analyze`'s report over many captures, streamed through temporary files.
 //! - [`fsio`]: atomic file writes.
 //!
 //! # Determinism
@@ -82,6 +83,7 @@
 #![warn(missing_docs)]
 
 pub mod analyze;
+pub mod analyze_output;
 pub mod capture;
 pub mod classes;
 pub mod clock;

@@ -117,33 +117,26 @@ fn run(a: RunArgs) -> Result<ExitCode> {
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
-    use tcpsim::analyze::{AnalyzeOptions, analyze_file};
+    use tcpsim::analyze::AnalyzeOptions;
     if let Some(sig) = &a.expect {
         tcpsim::search::check_signature(sig).context("--expect")?;
     }
     let import = tcpsim::capture::ImportOptions { lenient: a.lenient };
-    let mut captures = Vec::new();
+    let mut report = tcpsim::analyze_output::AnalyzeOutput::new(a.json)?;
     for input in &a.inputs {
         let path = fsio::capture_in(input)?;
-        let (analysis, stats) = analyze_file(&path, import, AnalyzeOptions::default())?;
+        let name = path.display().to_string();
+        let stats = report.add_capture(&path, &name, import, AnalyzeOptions::default())?;
         if let Some(warning) = report::skipped_lines_warning(&path, &stats) {
             eprint!("{warning}");
         }
-        captures.push((path.display().to_string(), stats, analysis));
     }
-    if a.json {
-        out(&report::analyze_json(
-            captures.iter().map(|(name, _, an)| (name.as_str(), an)),
-        )?)?;
-    } else {
-        let text: String = captures
-            .iter()
-            .map(|(name, stats, an)| report::analyze_text(name, stats, an))
-            .collect();
-        out(&text)?;
+    let found = (a.expect.as_deref()).is_none_or(|sig| report.has(sig));
+    let mut so = std::io::stdout().lock();
+    match report.finish(&mut so).and_then(|_| so.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
     }
-    let found =
-        (a.expect.as_deref()).is_none_or(|sig| captures.iter().any(|(_, _, an)| an.has(sig)));
     Ok(if found {
         ExitCode::SUCCESS
     } else {

@@ -8,8 +8,10 @@
 //! finished connection into a [`ConnReport`].
 //!
 //! Guarantees: streaming — state is kept per open connection (closed on RST or when both FINs are
-//! acknowledged), so memory is bounded by the number of open connections, not the capture's
-//! length; the same packets give the same report; tcpdump's relative sequence numbers are undone
+//! acknowledged); with [`Analyzer::handle_named`] and [`Analyzer::drain_closed`] (or
+//! [`analyze_file_each`]) a closed connection is handed out as its report at once, so memory is
+//! bounded by the connections open at one time, not the capture's length or its number of
+//! connections; the same packets give the same report; tcpdump's relative sequence numbers are undone
 //! (only ACK-bearing segments after a conversation's first are relative, see `trace::text`);
 //! open connections live in a hash map, but reports come out in order of first packet (the map is
 //! never iterated in its own order).
@@ -35,7 +37,7 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -71,7 +73,8 @@ impl Default for AnalyzeOptions {
 pub struct Analyzer {
     opts: AnalyzeOptions,
     open: HashMap<(u32, u32), Conn>,
-    done: Vec<Conn>,
+    /// Closed connections not handed out yet, by index.
+    done: BTreeMap<usize, Finished>,
     next_index: usize,
     /// The latest packet time seen: the end of the capture so far.
     last_t: Option<Instant>,
@@ -86,7 +89,7 @@ impl Analyzer {
         Analyzer {
             opts,
             open: HashMap::new(),
-            done: Vec::new(),
+            done: BTreeMap::new(),
             next_index: 0,
             last_t: None,
             origin: None,
@@ -108,6 +111,26 @@ impl Analyzer {
 
     /// Handles the next packet (packets must come in capture order).
     pub fn handle(&mut self, p: &Packet) {
+        self.handle_inner(p, None);
+    }
+
+    /// As [`Analyzer::handle`], with the capture's endpoint names so far: a connection that
+    /// closes is reduced to its report at once (for [`Analyzer::drain_closed`]).
+    pub fn handle_named(&mut self, p: &Packet, names: &Endpoints) {
+        self.handle_inner(p, Some(names));
+    }
+
+    /// Hands `each` the reports of the connections closed so far, in order of first packet among
+    /// themselves (a connection still open may come before them: [`ConnReport::index`] tells the
+    /// order); names from `names`.
+    pub fn drain_closed(&mut self, names: &Endpoints, each: &mut dyn FnMut(ConnReport)) {
+        let origin = self.origin();
+        while let Some((_, f)) = self.done.pop_first() {
+            each(f.report(names, origin));
+        }
+    }
+
+    fn handle_inner(&mut self, p: &Packet, names: Option<&Endpoints>) {
         self.last_t = Some(self.last_t.map_or(p.t, |l| l.max(p.t)));
         self.origin.get_or_insert(p.t);
         let key = (p.src.min(p.dst), p.src.max(p.dst));
@@ -117,7 +140,7 @@ impl Analyzer {
             && (c.closed || c.dirs.iter().any(|d| d.send.high.is_some()))
         {
             let c = self.open.remove(&key).expect("present");
-            self.close(c);
+            self.close(c, names);
         }
         let opts = self.opts;
         let next_index = &mut self.next_index;
@@ -129,20 +152,25 @@ impl Analyzer {
         c.handle(p, &opts);
         if c.closed {
             let c = self.open.remove(&key).expect("present");
-            self.close(c);
+            self.close(c, names);
         }
     }
 
-    fn close(&mut self, c: Conn) {
+    fn close(&mut self, c: Conn, names: Option<&Endpoints>) {
         let end = c.last;
-        self.close_at(c, end);
+        self.close_at(c, end, names);
     }
 
-    fn close_at(&mut self, mut c: Conn, end: Instant) {
+    fn close_at(&mut self, mut c: Conn, end: Instant, names: Option<&Endpoints>) {
         for d in &mut c.detectors {
             d.finish(end, &mut c.findings);
         }
-        self.done.push(c);
+        let index = c.index;
+        let f = match names {
+            Some(n) => Finished::Report(report::conn_report(c, n, self.origin())),
+            None => Finished::Conn(Box::new(c)),
+        };
+        self.done.insert(index, f);
     }
 
     /// Finishes every connection and returns the reports, in order of first packet. Connections
@@ -159,14 +187,28 @@ impl Analyzer {
         open.sort_by_key(|c| c.index);
         for c in open {
             let until = end.max(c.last);
-            self.close_at(c, until);
+            self.close_at(c, until, None);
         }
-        self.done.sort_by_key(|c| c.index);
         let origin = self.origin();
         self.done
-            .into_iter()
-            .map(|c| report::conn_report(c, endpoints, origin))
+            .into_values()
+            .map(|f| f.report(endpoints, origin))
             .collect()
+    }
+}
+
+/// A closed connection waiting to be handed out: its state, or already its report.
+enum Finished {
+    Conn(Box<Conn>),
+    Report(ConnReport),
+}
+
+impl Finished {
+    fn report(self, names: &Endpoints, origin: Instant) -> ConnReport {
+        match self {
+            Finished::Conn(c) => report::conn_report(*c, names, origin),
+            Finished::Report(r) => r,
+        }
     }
 }
 
@@ -200,6 +242,32 @@ impl Analysis {
     pub fn has(&self, signature: &str) -> bool {
         self.findings.iter().any(|f| f.signature == signature)
     }
+}
+
+/// Imports and analyses a capture file, streaming, handing `each` every connection's report as
+/// soon as it closes (in order of closing; [`ConnReport::index`] is the order of first packet), with
+/// the capture's time base: memory stays bounded by the connections open at once, however many
+/// the capture has.
+///
+/// # Errors
+/// As [`import_file`]; `each` may have been called for the connections before the error.
+pub fn analyze_file_each(
+    path: &std::path::Path,
+    import: ImportOptions,
+    opts: AnalyzeOptions,
+    each: &mut dyn FnMut(ConnReport, &TimeBase),
+) -> Result<ImportStats, ImportError> {
+    let mut an = Analyzer::new(opts);
+    let (endpoints, stats) = import_file(path, import, &mut |p, names| {
+        an.handle_named(p, names);
+        let base = TimeBase::new(names.time_kind(), an.origin());
+        an.drain_closed(names, &mut |r| each(r, &base));
+    })?;
+    let base = TimeBase::new(stats.time, an.origin());
+    for r in an.finish(&endpoints) {
+        each(r, &base);
+    }
+    Ok(stats)
 }
 
 /// Imports and analyses a capture file, streaming.

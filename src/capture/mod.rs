@@ -24,10 +24,12 @@ use crate::model::CapturePoint;
 use crate::trace::packet::{Ipv4Segment, Packet};
 use crate::trace::{Event, EventKind, Trace, captured};
 
-/// The endpoints of a capture, numbered in order of first appearance.
+/// The endpoints of a capture, numbered in order of first appearance, and what its timestamps
+/// are (known from its first packet): what a sink needs to name and place each packet.
 #[derive(Debug, Default, Clone)]
 pub struct Endpoints {
     names: Vec<String>,
+    time: TimeKind,
     by_ip: HashMap<(IpAddr, u16), u32>,
     by_name: HashMap<String, u32>,
     /// A reusable buffer for [`Endpoints::name_parts`].
@@ -35,6 +37,16 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// What the capture's timestamps are (relative until its first packet says otherwise).
+    pub fn time_kind(&self) -> TimeKind {
+        self.time
+    }
+
+    /// Sets what the capture's timestamps are.
+    pub(crate) fn set_time_kind(&mut self, kind: TimeKind) {
+        self.time = kind;
+    }
+
     /// The id of an address and port, adding it if new.
     pub fn ip(&mut self, addr: IpAddr, port: u16) -> u32 {
         let next = self.names.len() as u32;

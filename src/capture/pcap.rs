@@ -57,6 +57,7 @@ pub fn import(
     let mut rd = create_reader(capacity, ReadFully(reader))
         .map_err(|e| err(format!("not a readable pcap/pcapng file: {}", describe(&e))))?;
     let mut endpoints = Endpoints::default();
+    endpoints.set_time_kind(super::TimeKind::DateTime);
     let mut stats = ImportStats {
         time: super::TimeKind::DateTime,
         ..ImportStats::default()

@@ -222,6 +222,7 @@ impl State {
                 self.saw_anything = true;
                 if self.stats.packets == 0 {
                     self.stats.time = p.kind;
+                    self.endpoints.set_time_kind(p.kind);
                 }
                 let t = self.clock.place(p.t_us);
                 let packet = Packet {

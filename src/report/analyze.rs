@@ -19,10 +19,19 @@ use crate::capture::{ImportStats, TimeBase};
 /// packets skipped), then per connection its endpoints and span, its segment classes, its
 /// retransmissions, silences and findings.
 pub fn analyze_text(name: &str, stats: &ImportStats, analysis: &Analysis) -> String {
+    let mut text = analyze_header(name, stats, analysis.connections.len() as u64);
+    for c in &analysis.connections {
+        connection_text(&mut text, c, &analysis.time);
+    }
+    text
+}
+
+/// The header line of one capture's text report: `== NAME: N TCP packets, M connection(s)`, and
+/// what was skipped.
+pub fn analyze_header(name: &str, stats: &ImportStats, connections: u64) -> String {
     let mut text = format!(
-        "== {name}: {} TCP packets, {} connection(s)",
+        "== {name}: {} TCP packets, {connections} connection(s)",
         stats.packets,
-        analysis.connections.len()
     );
     if stats.non_tcp > 0 {
         let _ = write!(text, ", {} non-TCP packets skipped", stats.non_tcp);
@@ -35,14 +44,11 @@ pub fn analyze_text(name: &str, stats: &ImportStats, analysis: &Analysis) -> Str
         );
     }
     text.push('\n');
-    for c in &analysis.connections {
-        connection_text(&mut text, c, &analysis.time);
-    }
     text
 }
 
 /// Appends one connection's lines to `text`, times shown on `time`.
-fn connection_text(text: &mut String, c: &ConnReport, time: &TimeBase) {
+pub fn connection_text(text: &mut String, c: &ConnReport, time: &TimeBase) {
     let _ = write!(
         text,
         "connection {}: {} <-> {}, {} packets, {} .. {}\n  ",
@@ -118,33 +124,54 @@ pub fn analyze_json<'a>(
     let mut connections = Vec::new();
     let mut findings = Vec::new();
     for (name, analysis) in captures {
-        let time = &analysis.time;
-        let tagged = |v: serde_json::Result<serde_json::Value>| {
-            v.map(|mut v| {
-                v["capture"] = serde_json::Value::String(name.to_owned());
-                v
-            })
-        };
         for c in &analysis.connections {
-            let mut v = tagged(serde_json::to_value(c))?;
-            add_clock(&mut v, &["first_s", "last_s"], time);
-            for list in ["retransmissions", "silences", "findings"] {
-                if let Some(items) = v[list].as_array_mut() {
-                    items
-                        .iter_mut()
-                        .for_each(|i| add_clock(i, &["at_s", "start_s"], time));
-                }
-            }
-            connections.push(v);
+            connections.push(connection_json(name, c, &analysis.time)?);
         }
         for f in &analysis.findings {
-            let mut v = tagged(serde_json::to_value(f))?;
-            add_clock(&mut v, &["at_s"], time);
-            findings.push(v);
+            findings.push(finding_json(name, f, &analysis.time)?);
         }
     }
     let doc = serde_json::json!({ "connections": connections, "findings": findings });
     super::json_document(&doc)
+}
+
+/// One connection of the `analyze --json` document: its report, its capture's name, and each time
+/// as the capture shows it.
+///
+/// # Errors
+/// As [`analyze_json`].
+pub fn connection_json(
+    capture: &str,
+    c: &ConnReport,
+    time: &TimeBase,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let mut v = serde_json::to_value(c)?;
+    v["capture"] = serde_json::Value::String(capture.to_owned());
+    add_clock(&mut v, &["first_s", "last_s"], time);
+    for list in ["retransmissions", "silences", "findings"] {
+        if let Some(items) = v[list].as_array_mut() {
+            items
+                .iter_mut()
+                .for_each(|i| add_clock(i, &["at_s", "start_s"], time));
+        }
+    }
+    Ok(v)
+}
+
+/// One finding of the `analyze --json` document, with its capture's name and its time as the
+/// capture shows it.
+///
+/// # Errors
+/// As [`analyze_json`].
+pub fn finding_json(
+    capture: &str,
+    f: &crate::detect::Finding,
+    time: &TimeBase,
+) -> Result<serde_json::Value, serde_json::Error> {
+    let mut v = serde_json::to_value(f)?;
+    v["capture"] = serde_json::Value::String(capture.to_owned());
+    add_clock(&mut v, &["at_s"], time);
+    Ok(v)
 }
 
 /// Adds `NAME_time` beside each `NAME_s` of `keys` that `v` has: the time as the capture shows it

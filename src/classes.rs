@@ -137,6 +137,40 @@ pub struct Seen {
     pub hole_seen: Option<Instant>,
 }
 
+/// Wireshark's own TCP analysis, as tshark text shows it in brackets at the head of a packet's
+/// Info (`[TCP Retransmission]`, `[TCP Dup ACK 12#1]`): each label's prefix and the name tcpsim
+/// reports it under (its own class name where the two mean the same). A capture imported from
+/// tshark text keeps these beside tcpsim's classes ([`crate::trace::packet::Packet::wireshark`],
+/// one bit per entry), so a report can show both. Longer prefixes come first.
+pub const WIRESHARK: [(&str, &str); 15] = [
+    ("TCP Spurious Retransmission", "spurious-retransmission"),
+    ("TCP Fast Retransmission", "fast-retransmission"),
+    ("TCP Retransmission", "retransmission"),
+    ("TCP Out-Of-Order", "out-of-order"),
+    ("TCP Dup ACK", "duplicate-ack"),
+    (
+        "TCP Previous segment not captured",
+        "previous-segment-not-captured",
+    ),
+    ("TCP ACKed unseen segment", "acked-unseen-segment"),
+    ("TCP ZeroWindowProbeAck", "zero-window-probe-ack"),
+    ("TCP ZeroWindowProbe", "zero-window-probe"),
+    ("TCP ZeroWindow", "zero-window"),
+    ("TCP Keep-Alive ACK", "keep-alive-ack"),
+    ("TCP Keep-Alive", "keep-alive"),
+    ("TCP Window Update", "window-update"),
+    ("TCP Window Full", "window-full"),
+    ("TCP Port numbers reused", "port-numbers-reused"),
+];
+
+/// The [`WIRESHARK`] bit of a bracketed label's text (0 for labels that are not TCP analysis).
+pub fn wireshark_bit(label: &str) -> u16 {
+    WIRESHARK
+        .iter()
+        .position(|(prefix, _)| label.starts_with(prefix))
+        .map_or(0, |i| 1 << i)
+}
+
 /// Whether sequence number `a` comes after `b` (modulo 2^32, as TCP compares them).
 pub fn seq_after(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0

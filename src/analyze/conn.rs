@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::{AnalyzeOptions, MAX_LISTED};
-use crate::classes::{CLASSES, Classes, Seen, SendTracker, Sent, seq_after as after};
+use crate::classes::{CLASSES, Classes, Seen, SendTracker, Sent, WIRESHARK, seq_after as after};
 use crate::clock::{Duration, Instant};
 use crate::detect::{self, Detector, Finding};
 use crate::trace::packet::{Packet, TcpFlags};
@@ -152,6 +152,8 @@ pub(super) struct Conn {
     pub(super) packets: u64,
     /// Segments per class, in [`CLASSES`] order.
     pub(super) counts: [u64; CLASSES.len()],
+    /// Packets per Wireshark label (tshark text), in [`WIRESHARK`] order.
+    pub(super) wireshark: [u64; WIRESHARK.len()],
     /// (sender, start, length), the first [`MAX_LISTED`].
     pub(super) silences: Vec<(usize, Instant, Duration)>,
     /// Every silence, listed or not.
@@ -176,6 +178,7 @@ impl Conn {
             last: p.t,
             packets: 0,
             counts: [0; CLASSES.len()],
+            wireshark: [0; WIRESHARK.len()],
             silences: Vec::new(),
             silence_count: 0,
             retrans: Vec::new(),
@@ -190,6 +193,11 @@ impl Conn {
         let from = usize::from(raw.src != self.ends[0]);
         let mut p = *raw;
         self.packets += 1;
+        if p.wireshark != 0 {
+            for (i, n) in self.wireshark.iter_mut().enumerate() {
+                *n += u64::from(p.wireshark >> i & 1);
+            }
+        }
         if p.t > self.last {
             self.last = p.t;
         }

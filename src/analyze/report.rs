@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::conn::Conn;
 use crate::capture::Endpoints;
-use crate::classes::CLASSES;
+use crate::classes::{CLASSES, WIRESHARK};
 use crate::clock::{Duration, Instant};
 use crate::detect::Finding;
 
@@ -68,6 +68,10 @@ pub struct ConnReport {
     pub packets: u64,
     /// Segments per class (classes with a zero count are left out).
     pub classes: BTreeMap<String, u64>,
+    /// Wireshark's own analysis, where the capture carries it (tshark text's bracketed expert
+    /// info): packets per label, named as [`crate::classes::WIRESHARK`] says; left out when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub wireshark: BTreeMap<String, u64>,
     /// Silences longer than the threshold (the first [`MAX_LISTED`] of them).
     pub silences: Vec<Silence>,
     /// How many silences there were in all, listed or not.
@@ -110,6 +114,12 @@ pub(super) fn conn_report(c: Conn, endpoints: &Endpoints, origin: Instant) -> Co
             .zip(c.counts)
             .filter(|(_, n)| *n > 0)
             .map(|(k, n)| (k.to_string(), n))
+            .collect(),
+        wireshark: WIRESHARK
+            .iter()
+            .zip(c.wireshark)
+            .filter(|(_, n)| *n > 0)
+            .map(|((_, k), n)| (k.to_string(), n))
             .collect(),
         silences: c
             .silences

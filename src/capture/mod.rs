@@ -150,6 +150,10 @@ pub struct ImportStats {
     /// Packets of a protocol over TCP whose text has no TCP fields (Wireshark's Info of an HTTP
     /// or MQTT packet): not imported.
     pub no_tcp_fields: u64,
+    /// Such packets placed in their flow instead (tshark text: sequence number from the flow's
+    /// last segment, payload length from the frame's length less the flow's header length);
+    /// counted in `packets` too.
+    pub placed_in_flow: u64,
     /// Lines skipped under `lenient`.
     pub skipped_lines: u64,
     /// The first few skipped lines, as `line: text`.

@@ -27,13 +27,71 @@ pub(super) enum Line<'a> {
     /// A packet that is not TCP.
     NonTcp,
     /// A packet of a protocol over TCP whose line carries no TCP fields (Wireshark's Info of an
-    /// HTTP or MQTT packet).
-    NoTcpFields,
+    /// HTTP or MQTT packet), with what the line does show when it has a frame length.
+    NoTcpFields(Option<Upper<'a>>),
     /// The first line of a `tcpdump -v` IPv4 packet: its time; the TCP line follows, indented.
     Header(i64, TimeKind),
     /// A TCP packet.
     Tcp(ParsedTcp<'a>),
 }
+
+/// What a tshark line of a protocol over TCP shows without TCP fields: when, between which
+/// hosts, and the frame's length.
+#[derive(Debug, PartialEq)]
+pub(super) struct Upper<'a> {
+    pub(super) t_us: i64,
+    pub(super) kind: TimeKind,
+    pub(super) src: &'a str,
+    pub(super) dst: &'a str,
+    pub(super) frame_len: u32,
+}
+
+/// The last TCP segment one direction between two hosts showed (tshark text), from which a
+/// higher-layer line between them is placed ([`State::place_upper`]).
+struct HostFlow {
+    /// The hosts, as the lines name them.
+    hosts: (String, String),
+    /// The endpoints (more than one pair of ports between the hosts: none, it is ambiguous).
+    ids: Option<(u32, u32)>,
+    next_seq: Option<u32>,
+    ack: u32,
+    win: u32,
+    /// Frame length less payload: the headers below the payload.
+    overhead: u32,
+}
+
+/// The key of a (source host, destination host) pair in [`State`]'s flows.
+fn host_key(src: &str, dst: &str) -> u64 {
+    // FNV-1a: short keys, once per line; the hosts are compared on use, so quality only matters
+    // for how often a flow is forgotten.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in src.bytes().chain([0]).chain(dst.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The hasher of keys that are hashes already ([`host_key`]).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Most host pairs remembered for placing higher-layer lines (then forgotten, and such lines
+/// counted as not imported): bounds memory on captures of many hosts.
+const MAX_HOST_FLOWS: usize = 65_536;
 
 /// An endpoint's name as a line shows it: tcpdump's `host.port` token, or Wireshark's host and
 /// port columns (joined as `host.port`).
@@ -56,6 +114,10 @@ pub(super) struct ParsedTcp<'a> {
     pub(super) ack: u32,
     pub(super) win: u32,
     pub(super) len: u32,
+    /// Wireshark's analysis labels (tshark text), as [`crate::classes::WIRESHARK`] bits.
+    pub(super) wireshark: u16,
+    /// The frame's length (tshark text's Length column).
+    pub(super) frame_len: Option<u32>,
 }
 
 /// Time-of-day timestamps wrap at midnight; this keeps them increasing.
@@ -157,9 +219,73 @@ struct State {
     csv_open: Option<String>,
     /// The last packet line was a higher-layer protocol's without TCP fields.
     after_no_fields: bool,
+    /// Per (source host, destination host) of tshark text, keyed by their hash: the last TCP
+    /// segment seen (the hosts are compared too, so a collision only forgets a flow).
+    flows: std::collections::HashMap<u64, HostFlow, std::hash::BuildHasherDefault<KeyHasher>>,
 }
 
 impl State {
+    /// Remembers the TCP segment `packet` (parsed as `p`, of `frame_len` bytes) as the last of its
+    /// direction between its hosts.
+    fn track_flow(&mut self, p: &ParsedTcp<'_>, packet: &Packet, frame_len: u32) {
+        if self.flows.len() >= MAX_HOST_FLOWS {
+            self.flows.clear();
+        }
+        let (src, dst) = (p.src.host, p.dst.host);
+        let ids = (packet.src, packet.dst);
+        let next_seq = p.seq.map(|s| s.wrapping_add(packet.seq_len()));
+        let fresh = || HostFlow {
+            hosts: (src.to_string(), dst.to_string()),
+            ids: Some(ids),
+            next_seq,
+            ack: 0,
+            win: 0,
+            overhead: 0,
+        };
+        let flow = self.flows.entry(host_key(src, dst)).or_insert_with(fresh);
+        if flow.hosts.0 != src || flow.hosts.1 != dst {
+            *flow = fresh();
+        }
+        if flow.ids != Some(ids) {
+            flow.ids = None;
+        }
+        if next_seq.is_some() {
+            flow.next_seq = next_seq;
+        }
+        (flow.ack, flow.win) = (packet.ack, packet.win);
+        flow.overhead = frame_len.saturating_sub(packet.len);
+    }
+
+    /// The packet a higher-layer line stands for, when its flow tells where it goes: one pair of
+    /// ports between its hosts, whose last segment gave the next sequence number and the header
+    /// length (its frame length less its payload). The payload is this frame's length less that;
+    /// flags PSH|ACK, ACK and window as the flow's last segment had them.
+    fn place_upper(&mut self, u: &Upper<'_>) -> Option<Packet> {
+        let flow = self
+            .flows
+            .get_mut(&host_key(u.src, u.dst))
+            .filter(|f| f.hosts.0 == u.src && f.hosts.1 == u.dst)?;
+        let (src, dst) = flow.ids?;
+        let seq = flow.next_seq?;
+        let len = u.frame_len.checked_sub(flow.overhead).filter(|&l| l > 0)?;
+        flow.next_seq = Some(seq.wrapping_add(len));
+        if self.stats.packets == 0 {
+            self.stats.time = u.kind;
+        }
+        Some(Packet {
+            t: Instant::from_micros(self.clock.place(u.t_us)),
+            src,
+            dst,
+            flags: TcpFlags::PSH | TcpFlags::ACK,
+            seq,
+            ack: flow.ack,
+            win: flow.win,
+            len,
+            seq_known: true,
+            wireshark: 0,
+        })
+    }
+
     /// Reads line `lineno`; an error message stops the import there.
     fn line(
         &mut self,
@@ -203,7 +329,7 @@ impl State {
         let parsed = match parsed {
             Err(_) if self.after_no_fields && shapeless() => Ok(Line::Skip),
             p => {
-                self.after_no_fields = matches!(p, Ok(Line::NoTcpFields));
+                self.after_no_fields = matches!(p, Ok(Line::NoTcpFields(_)));
                 p
             }
         };
@@ -214,9 +340,16 @@ impl State {
                 self.saw_anything = true;
                 self.stats.non_tcp += 1;
             }
-            Ok(Line::NoTcpFields) => {
+            Ok(Line::NoTcpFields(upper)) => {
                 self.saw_anything = true;
-                self.stats.no_tcp_fields += 1;
+                match upper.and_then(|u| self.place_upper(&u)) {
+                    Some(packet) => {
+                        self.stats.packets += 1;
+                        self.stats.placed_in_flow += 1;
+                        sink(&packet, &mut self.endpoints);
+                    }
+                    None => self.stats.no_tcp_fields += 1,
+                }
             }
             Ok(Line::Tcp(p)) => {
                 self.saw_anything = true;
@@ -235,8 +368,12 @@ impl State {
                     win: p.win,
                     len: p.len,
                     seq_known: p.seq.is_some(),
+                    wireshark: p.wireshark,
                 };
                 self.stats.packets += 1;
+                if let Some(frame_len) = p.frame_len {
+                    self.track_flow(&p, &packet, frame_len);
+                }
                 sink(&packet, &mut self.endpoints);
             }
             Err(_) if line.contains('\0') => {
@@ -428,6 +565,8 @@ fn parse_packet(t_us: i64, kind: TimeKind, toks: Vec<&str>) -> Result<Line<'_>, 
         ack,
         win,
         len,
+        wireshark: 0,
+        frame_len: None,
     }))
 }
 
@@ -559,7 +698,7 @@ fn parse_old(mut fl: TcpFlags, toks: &[&str]) -> Result<Fields, String> {
 /// What a timestamp token without a date is: a time of day (`13:40:20.2`), seconds since the
 /// epoch (`1700000000.1`: a day or more), or seconds since some start (`0.005`).
 pub(super) fn time_kind(tok: &str, t_us: i64) -> TimeKind {
-    if tok.contains(':') {
+    if tok.bytes().any(|b| b == b':') {
         TimeKind::TimeOfDay
     } else if t_us >= DAY_US {
         TimeKind::DateTime

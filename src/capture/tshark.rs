@@ -18,7 +18,7 @@
 use crate::trace::packet::TcpFlags;
 
 use super::TimeKind;
-use super::text::{Line, Name, ParsedTcp, date_us, is_date, num, time_kind, time_us};
+use super::text::{Line, Name, ParsedTcp, Upper, date_us, is_date, num, time_kind, time_us};
 
 /// Protocols Wireshark shows for packets that are not TCP at all.
 const NOT_TCP: &[&str] = &[
@@ -70,9 +70,9 @@ pub(super) fn parse_tshark_line(line: &str) -> Option<Result<Line<'_>, String>> 
     }
     let dst = toks.next()?;
     let proto = toks.next()?;
-    toks.next()?; // the frame length
+    let frame_len = toks.next()?.parse().ok();
     let rest = after_tokens(line, 7 + usize::from(time.1.is_some()));
-    Some(parse_fields(time, src, dst, proto, rest))
+    Some(parse_fields(time, (src, dst), proto, frame_len, rest))
 }
 
 /// The text of `line` after its first `n` whitespace-separated tokens, trimmed.
@@ -121,8 +121,13 @@ pub(super) fn parse_csv_line(line: &str) -> Option<Result<Line<'_>, String>> {
         Some((d, t)) if is_date(d) => (d, Some(t)),
         _ => (time, None),
     };
+    let frame_len = fields[5].trim().parse().ok();
     Some(parse_fields(
-        time, fields[2], fields[3], fields[4], fields[6],
+        time,
+        (fields[2], fields[3]),
+        fields[4],
+        frame_len,
+        fields[6],
     ))
 }
 
@@ -150,12 +155,12 @@ fn split_csv(line: &str) -> Option<[&str; 7]> {
     Some(fields)
 }
 
-/// The packet of one line, from its columns.
+/// The packet of one line, from its columns (`frame_len`: the Length column, when a number).
 fn parse_fields<'a>(
     (time, clock): (&str, Option<&str>),
-    src: &'a str,
-    dst: &'a str,
+    (src, dst): (&'a str, &'a str),
     proto: &str,
+    frame_len: Option<u32>,
     info: &'a str,
 ) -> Result<Line<'a>, String> {
     let (t_us, kind) = match clock {
@@ -168,13 +173,22 @@ fn parse_fields<'a>(
     if proto != "TCP" && NOT_TCP.iter().any(|p| p.eq_ignore_ascii_case(proto)) {
         return Ok(Line::NonTcp);
     }
-    let info = skip_brackets(info);
+    let (wireshark, info) = expert_info(info);
+    let upper = || {
+        Ok(Line::NoTcpFields(frame_len.map(|frame_len| Upper {
+            t_us,
+            kind,
+            src,
+            dst,
+            frame_len,
+        })))
+    };
     let mut toks = info.split_ascii_whitespace();
     let (Some(sport), Some(arrow), Some(dport)) = (toks.next(), toks.next(), toks.next()) else {
-        return Ok(Line::NoTcpFields);
+        return upper();
     };
     if (arrow != "→" && arrow != "->") || !is_port(sport) || !is_port(dport) {
-        return Ok(Line::NoTcpFields);
+        return upper();
     }
     let after_ports = after_tokens(info, 3);
     let (flags, fields) = parse_flags(after_ports)?;
@@ -183,16 +197,21 @@ fn parse_fields<'a>(
         let Some((k, v)) = kv.split_once('=') else {
             continue;
         };
+        // tshark runs a dissector's note into the last field: `Len=99[Malformed Packet]`.
+        let field = |name| match num(v, name) {
+            Err(_) if v.contains('[') => num(v.split_once('[').map_or(v, |(v, _)| v), name),
+            r => r,
+        };
         match k {
-            "Seq" => seq = Some(num(v, "Seq")?),
-            "Ack" => ack = num(v, "Ack")?,
-            "Win" => win = Some(num(v, "Win")?),
-            "Len" => len = Some(num(v, "Len")?),
+            "Seq" => seq = Some(field("Seq")?),
+            "Ack" => ack = field("Ack")?,
+            "Win" => win = Some(field("Win")?),
+            "Len" => len = Some(field("Len")?),
             _ => {}
         }
     }
     let Some(len) = len else {
-        return Ok(Line::NoTcpFields);
+        return upper();
     };
     Ok(Line::Tcp(ParsedTcp {
         kind,
@@ -210,18 +229,25 @@ fn parse_fields<'a>(
         ack,
         win: win.unwrap_or(0),
         len,
+        wireshark,
+        frame_len,
     }))
 }
 
-/// `info` without its leading bracketed groups (Wireshark's expert info).
-fn skip_brackets(mut info: &str) -> &str {
+/// Wireshark's expert info (the leading bracketed groups of `info`), as
+/// [`crate::classes::WIRESHARK`] bits, and the rest of `info`.
+fn expert_info(mut info: &str) -> (u16, &str) {
+    let mut bits = 0;
     while let Some(rest) = info.strip_prefix('[') {
         match rest.find(']') {
-            Some(end) => info = rest[end + 1..].trim_start(),
-            None => return info,
+            Some(end) => {
+                bits |= crate::classes::wireshark_bit(&rest[..end]);
+                info = rest[end + 1..].trim_start();
+            }
+            None => break,
         }
     }
-    info
+    (bits, info)
 }
 
 /// A port as Wireshark prints it: a number, or a service name.
@@ -281,6 +307,30 @@ mod tests {
             (p.flags, p.seq, p.ack, p.win, p.len),
             (TcpFlags::PSH | TcpFlags::ACK, Some(1), 1, 501, 12)
         );
+        // A dissector's note run into the last field, as tshark prints it.
+        let m = tcp(parse_tshark_line(
+            "9 0.086 192.168.31.204 → 192.168.31.10 TCP 139 54680 → 20271 [PSH, ACK] Seq=166 Ack=167 Win=5594 Len=99[Malformed Packet]",
+        ));
+        assert_eq!((m.seq, m.len), (Some(166), 99));
+        // Wireshark's own classification is kept, not skipped.
+        assert_eq!(
+            p.wireshark,
+            crate::classes::wireshark_bit("TCP Retransmission")
+        );
+        let dup = tcp(parse_tshark_line(
+            "7 0.3 10.0.0.9 → 10.0.0.2 TCP 66 [TCP Dup ACK 6#1] [TCP ZeroWindow] 8883 → 51234 [ACK] Seq=1 Ack=13 Win=0 Len=0",
+        ));
+        let (d, z) = (
+            crate::classes::wireshark_bit("TCP Dup ACK"),
+            crate::classes::wireshark_bit("TCP ZeroWindow"),
+        );
+        assert!(d != 0 && z != 0 && d != z);
+        assert_eq!(dup.wireshark, d | z);
+        assert_ne!(
+            crate::classes::wireshark_bit("TCP ZeroWindowProbe"),
+            z,
+            "longer labels are matched first"
+        );
         let q = tcp(parse_tshark_line(
             "  17 2026-11-21 13:40:20.210400 10.0.0.2 -> 10.0.0.9 TCP 78 51234 -> 8883 [SYN] Seq=0 Win=64240 Len=0 MSS=1460 SACK_PERM WS=128",
         ));
@@ -295,7 +345,7 @@ mod tests {
         ));
         assert!(matches!(
             parse_tshark_line("6 0.2 10.0.0.2 → 10.0.0.9 HTTP 72 GET / HTTP/1.1"),
-            Some(Ok(Line::NoTcpFields))
+            Some(Ok(Line::NoTcpFields(Some(_))))
         ));
         assert!(parse_tshark_line("13:40:20.210400 IP a.1 > b.2: Flags [S]").is_none());
     }

@@ -148,6 +148,7 @@ pub(crate) mod testkit {
             win,
             len,
             seq_known: true,
+            wireshark: 0,
         }
     }
 

@@ -36,6 +36,13 @@ pub fn analyze_header(name: &str, stats: &ImportStats, connections: u64) -> Stri
     if stats.non_tcp > 0 {
         let _ = write!(text, ", {} non-TCP packets skipped", stats.non_tcp);
     }
+    if stats.placed_in_flow > 0 {
+        let _ = write!(
+            text,
+            ", {} of them higher-layer packets placed in their flow",
+            stats.placed_in_flow
+        );
+    }
     if stats.no_tcp_fields > 0 {
         let _ = write!(
             text,
@@ -65,6 +72,13 @@ pub fn connection_text(text: &mut String, c: &ConnReport, time: &TimeBase) {
         .collect();
     *text += &classes.join(", ");
     text.push('\n');
+    if !c.wireshark.is_empty() {
+        let labels: Vec<String> = crate::classes::WIRESHARK
+            .iter()
+            .filter_map(|(_, k)| c.wireshark.get(*k).map(|n| format!("{k} {n}")))
+            .collect();
+        let _ = writeln!(text, "  wireshark's own analysis: {}", labels.join(", "));
+    }
     for r in &c.retransmissions {
         let _ = write!(
             text,

@@ -40,6 +40,7 @@ fn analysis() -> Analysis {
         last_s: 2.25,
         packets: 9,
         classes: BTreeMap::from([("ack".into(), 4), ("new-data".into(), 5)]),
+        wireshark: BTreeMap::new(),
         silences: vec![Silence {
             from: "10.0.0.2.80".into(),
             start_s: 0.75,

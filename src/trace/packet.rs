@@ -268,6 +268,9 @@ pub struct Packet {
     pub len: u32,
     /// False when the capture did not show the sequence number (tcpdump omits it on pure ACKs).
     pub seq_known: bool,
+    /// Wireshark's own analysis of the packet, when the capture is tshark text: one bit per
+    /// [`crate::classes::WIRESHARK`] label; 0 otherwise.
+    pub wireshark: u16,
 }
 
 impl Packet {
@@ -283,6 +286,7 @@ impl Packet {
             win: s.win,
             len: s.len,
             seq_known: true,
+            wireshark: 0,
         }
     }
 

@@ -165,9 +165,11 @@ fn tshark_and_tcpdump_text_import_like_the_pcap() {
     same(&canonical(&pasted, true), &want, "pasted.txt");
 }
 
-// Proves a higher-layer line without TCP fields (tshark's `HTTP 72 GET /`) is neither imported
-// as a packet nor dropped silently: it is counted in the report and a warning says how to
-// re-export it with TCP fields.
+// Proves a higher-layer line without TCP fields (tshark's `HTTP 140 GET /`) is placed in its
+// flow when the flow tells where (one pair of ports between its hosts, whose last segment gives
+// the next sequence number and the header length: 140 − 66 = 74 bytes at seq 1), and otherwise is
+// neither imported as a packet nor dropped silently: it is counted in the report and a warning
+// says how to re-export it with TCP fields.
 #[test]
 fn lines_without_tcp_fields_are_reported() {
     let dir = scratch("text_formats_http");
@@ -178,7 +180,9 @@ fn lines_without_tcp_fields_are_reported() {
          \x20   2   0.000100 10.0.0.9 → 10.0.0.2 TCP 74 80 → 51234 [SYN, ACK] Seq=0 Ack=1 Win=65160 Len=0 MSS=1460\n\
          \x20   3   0.000200 10.0.0.2 → 10.0.0.9 TCP 66 51234 → 80 [ACK] Seq=1 Ack=1 Win=64256 Len=0\n\
          \x20   4   0.000300 10.0.0.2 → 10.0.0.9 HTTP 140 GET / HTTP/1.1\n\
-         \x20   5   0.000400 10.0.0.2 → 10.0.0.9 DNS 80 Standard query 0x1 A example.com\n",
+         \x20   5   0.000400 10.0.0.2 → 10.0.0.9 DNS 80 Standard query 0x1 A example.com\n\
+         \x20   6   0.000500 10.0.0.7 → 10.0.0.9 HTTP 72 GET / HTTP/1.1\n\
+         \x20   7   0.000600 10.0.0.9 → 10.0.0.2 TCP 66 80 → 51234 [ACK] Seq=1 Ack=75 Win=509 Len=0\n",
     )
     .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
@@ -191,7 +195,15 @@ fn lines_without_tcp_fields_are_reported() {
         String::from_utf8_lossy(&o.stderr),
     );
     assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(out.contains("3 TCP packets"), "{out}");
+    assert!(
+        out.contains(
+            "5 TCP packets, 1 connection(s), 1 non-TCP packets skipped, \
+             1 of them higher-layer packets placed in their flow"
+        ),
+        "{out}"
+    );
+    // The placed segment is new data the server then acknowledges: no hole, no retransmission.
+    assert!(out.contains("syn 2, new-data 1, ack 2\n"), "{out}");
     assert!(out.contains("1 non-TCP packets skipped"), "{out}");
     assert!(
         out.contains("1 packets without TCP fields not imported"),
@@ -250,5 +262,88 @@ fn snapshot_length_cut_pcap_reads_like_the_whole() {
             .all(|c| !c.classes.contains_key("previous-segment-not-captured")),
         "{:?}",
         a.connections[0].classes
+    );
+}
+
+// Proves Wireshark's own classification (the bracketed expert info of tshark text) is kept beside
+// tcpsim's: the report counts Wireshark's labels separately, so a duplicate ACK Wireshark flags
+// and tcpsim does not (nothing was outstanding) shows as such in both the text and the JSON.
+#[test]
+fn wireshark_expert_info_is_kept() {
+    let dir = scratch("text_formats_expert");
+    let cap = dir.join("expert.txt");
+    std::fs::write(
+        &cap,
+        "    1   0.000000 10.0.0.2 → 10.0.0.9 TCP 74 51234 → 8883 [SYN] Seq=0 Win=64240 Len=0 MSS=1460\n\
+         \x20   2   0.000100 10.0.0.9 → 10.0.0.2 TCP 74 8883 → 51234 [SYN, ACK] Seq=0 Ack=1 Win=65160 Len=0 MSS=1460\n\
+         \x20   3   0.000200 10.0.0.2 → 10.0.0.9 TCP 66 51234 → 8883 [ACK] Seq=1 Ack=1 Win=64256 Len=0\n\
+         \x20   4   0.100000 10.0.0.2 → 10.0.0.9 TCP 78 51234 → 8883 [PSH, ACK] Seq=1 Ack=1 Win=501 Len=12\n\
+         \x20   5   0.300000 10.0.0.2 → 10.0.0.9 TCP 78 [TCP Retransmission] 51234 → 8883 [PSH, ACK] Seq=1 Ack=1 Win=501 Len=12\n\
+         \x20   6   0.300100 10.0.0.9 → 10.0.0.2 TCP 66 8883 → 51234 [ACK] Seq=1 Ack=13 Win=509 Len=0\n\
+         \x20   7   0.300200 10.0.0.9 → 10.0.0.2 TCP 66 [TCP Dup ACK 6#1] 8883 → 51234 [ACK] Seq=1 Ack=13 Win=509 Len=0\n",
+    )
+    .unwrap();
+    let (a, _) =
+        tcpsim::analyze::analyze_file(&cap, ImportOptions::default(), Default::default()).unwrap();
+    let c = &a.connections[0];
+    assert_eq!(c.wireshark.get("retransmission"), Some(&1), "{c:?}");
+    assert_eq!(c.wireshark.get("duplicate-ack"), Some(&1), "{c:?}");
+    assert_eq!(c.classes.get("retransmission"), Some(&1), "{c:?}");
+    assert_eq!(c.classes.get("duplicate-ack"), None, "{c:?}");
+    let text = tcpsim::report::analyze_text("expert.txt", &Default::default(), &a);
+    assert!(
+        text.contains("  wireshark's own analysis: retransmission 1, duplicate-ack 1\n"),
+        "{text}"
+    );
+}
+
+// Proves higher-layer lines are placed in their flow exactly: tshark told to decode the stale-FIN
+// run's port as MQTT prints some segments as `MQTT 106 Subscribe Request ...` or `TCP 139 [TCP
+// segment of a reassembled PDU]`, without TCP fields;
+// the import of that text equals the pcap's, packet for packet, with those lines placed.
+#[test]
+fn higher_layer_lines_placed_like_the_pcap() {
+    if !have_tool("tshark", "higher_layer_lines_placed_like_the_pcap") {
+        return;
+    }
+    let dir = scratch("text_formats_mqtt");
+    let run = dir.join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args([
+            "run",
+            "models/esp32-wifi-stale-fin.toml",
+            "--outputs",
+            "pcap",
+            "--out",
+        ])
+        .arg(&run)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pcap = run.join("trace.pcap");
+    let text = dir.join("mqtt.txt");
+    run_tool(
+        "tshark",
+        &["-r", pcap.to_str().unwrap(), "-d", "tcp.port==20271,mqtt"],
+        &text,
+    );
+    let upper = std::fs::read_to_string(&text)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("Len="))
+        .count();
+    // An MQTT line, and `TCP 139 [TCP segment of a reassembled PDU]` lines without ports.
+    assert!(
+        upper >= 2,
+        "tshark printed {upper} lines without TCP fields"
+    );
+    let (_, stats) = import_file(&text, ImportOptions::default(), &mut |_, _| {}).unwrap();
+    assert_eq!(stats.placed_in_flow, upper as u64);
+    assert_eq!(stats.no_tcp_fields, 0);
+    same(
+        &canonical(&text, false),
+        &canonical(&pcap, false),
+        "mqtt.txt",
     );
 }

@@ -90,6 +90,7 @@ pub mod clock;
 pub mod detect;
 pub(crate) mod endpoint;
 pub mod expect;
+mod fasthash;
 pub mod fsio;
 #[doc(hidden)]
 pub mod fuzzing;

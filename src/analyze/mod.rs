@@ -37,7 +37,9 @@ mod report;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::fasthash::FastMap;
 
 use serde::Serialize;
 
@@ -72,7 +74,7 @@ impl Default for AnalyzeOptions {
 /// Streams packets into per-connection analyses.
 pub struct Analyzer {
     opts: AnalyzeOptions,
-    open: HashMap<(u32, u32), Conn>,
+    open: FastMap<(u32, u32), Conn>,
     /// Closed connections not handed out yet, by index.
     done: BTreeMap<usize, Finished>,
     next_index: usize,
@@ -88,7 +90,7 @@ impl Analyzer {
     pub fn new(opts: AnalyzeOptions) -> Analyzer {
         Analyzer {
             opts,
-            open: HashMap::new(),
+            open: FastMap::default(),
             done: BTreeMap::new(),
             next_index: 0,
             last_t: None,

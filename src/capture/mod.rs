@@ -13,7 +13,6 @@ mod tshark;
 
 pub use timebase::{TimeArg, TimeBase, TimeKind};
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::net::IpAddr;
@@ -30,8 +29,8 @@ use crate::trace::{Event, EventKind, Trace, captured};
 pub struct Endpoints {
     names: Vec<String>,
     time: TimeKind,
-    by_ip: HashMap<(IpAddr, u16), u32>,
-    by_name: HashMap<String, u32>,
+    by_ip: crate::fasthash::FastMap<(IpAddr, u16), u32>,
+    by_name: crate::fasthash::FastMap<String, u32>,
     /// A reusable buffer for [`Endpoints::name_parts`].
     scratch: String,
 }

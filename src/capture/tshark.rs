@@ -70,22 +70,21 @@ pub(super) fn parse_tshark_line(line: &str) -> Option<Result<Line<'_>, String>> 
     }
     let dst = toks.next()?;
     let proto = toks.next()?;
-    let frame_len = toks.next()?.parse().ok();
-    let rest = after_tokens(line, 7 + usize::from(time.1.is_some()));
+    let frame = toks.next()?;
+    let frame_len = frame.parse().ok();
+    let rest = after(line, frame);
     Some(parse_fields(time, (src, dst), proto, frame_len, rest))
 }
 
-/// The text of `line` after its first `n` whitespace-separated tokens, trimmed.
-fn after_tokens(line: &str, n: usize) -> &str {
-    let mut rest = line;
-    for _ in 0..n {
-        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
-        let end = rest
-            .find(|c: char| c.is_ascii_whitespace())
-            .unwrap_or(rest.len());
-        rest = &rest[end..];
-    }
-    rest.trim_matches(|c: char| c.is_ascii_whitespace())
+/// The text of `line` after its token `tok` (a slice of `line`, as its tokenizer gave it),
+/// trimmed: no second scan of the tokens before it.
+fn after<'a>(line: &'a str, tok: &str) -> &'a str {
+    let start = (tok.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+    debug_assert!(
+        start + tok.len() <= line.len(),
+        "{tok:?} is not a slice of {line:?}"
+    );
+    line[start + tok.len()..].trim_ascii()
 }
 
 /// Whether `line` starts a Wireshark CSV row (`"digits","`) that a line break inside its Info cut
@@ -190,13 +189,14 @@ fn parse_fields<'a>(
     if (arrow != "→" && arrow != "->") || !is_port(sport) || !is_port(dport) {
         return upper();
     }
-    let after_ports = after_tokens(info, 3);
+    let after_ports = after(info, dport);
     let (flags, fields) = parse_flags(after_ports)?;
     let (mut seq, mut ack, mut win, mut len) = (None, 0, None, None);
     for kv in fields.split_ascii_whitespace() {
-        let Some((k, v)) = kv.split_once('=') else {
+        let Some(eq) = kv.bytes().position(|b| b == b'=') else {
             continue;
         };
+        let (k, v) = (&kv[..eq], &kv[eq + 1..]);
         // tshark runs a dissector's note into the last field: `Len=99[Malformed Packet]`.
         let field = |name| match num(v, name) {
             Err(_) if v.contains('[') => num(v.split_once('[').map_or(v, |(v, _)| v), name),

@@ -53,6 +53,7 @@
 //! - [`summary`]: `summary.json`, folded from the events.
 //! - [`run`]: [`run::simulate`], [`run_trace`], and `tcpsim run`'s atomic output directory.
 //! - [`capture`]: packets at a capture point, from a trace or imported from a capture file.
+//! - [`timebase`]: a capture's times as it shows them and as seconds since its first packet.
 //! - [`classes`]: segment classes, [`classes::Seen`] and the one retransmission rule (a leaf).
 //! - [`analyze`]: per-connection segment classification (retransmissions, dup ACKs, keep-alives...).
 //! - [`detect`]: signature detectors (stale-seq-after-fin, rto-backoff, one-way-stall, idle-reset,
@@ -105,6 +106,7 @@ pub mod run;
 pub mod search;
 pub mod sim;
 pub mod summary;
+pub mod timebase;
 pub mod trace;
 
 /// The README's examples, compiled as doctests so they stay true.

@@ -8,10 +8,9 @@
 
 pub mod pcap;
 pub mod text;
-mod timebase;
 mod tshark;
 
-pub use timebase::{TimeArg, TimeBase, TimeKind};
+pub use crate::timebase::{TimeArg, TimeBase, TimeKind};
 
 use std::fmt;
 use std::io::Read;

@@ -14,6 +14,8 @@ use std::path::Path;
 
 use super::{Endpoints, ImportError, ImportOptions, ImportStats, TimeKind};
 use crate::clock::Instant;
+use crate::timebase::DAY_US;
+pub(super) use crate::timebase::{date_us, is_date, time_kind, time_us};
 use crate::trace::packet::Packet;
 use crate::trace::packet::TcpFlags;
 
@@ -126,8 +128,6 @@ struct Clock {
     day_offset: i64,
     last: Option<i64>,
 }
-
-const DAY_US: i64 = 86_400_000_000;
 
 /// Streams the packets of a text capture (tcpdump, tshark, Wireshark CSV) into `sink`.
 ///
@@ -693,69 +693,6 @@ fn parse_old(mut fl: TcpFlags, toks: &[&str]) -> Result<Fields, String> {
         }
     }
     Ok((fl, seq, ack, win.ok_or("no win")?, len))
-}
-
-/// What a timestamp token without a date is: a time of day (`13:40:20.2`), seconds since the
-/// epoch (`1700000000.1`: a day or more), or seconds since some start (`0.005`).
-pub(super) fn time_kind(tok: &str, t_us: i64) -> TimeKind {
-    if tok.bytes().any(|b| b == b':') {
-        TimeKind::TimeOfDay
-    } else if t_us >= DAY_US {
-        TimeKind::DateTime
-    } else {
-        TimeKind::Relative
-    }
-}
-
-pub(super) fn is_date(tok: &str) -> bool {
-    let b = tok.as_bytes();
-    b.len() == 10 && b[4] == b'-' && b[7] == b'-'
-}
-
-/// Microseconds since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian calendar, UTC).
-pub(super) fn date_us(tok: &str) -> Result<i64, String> {
-    let date: jiff::civil::Date = tok.parse().map_err(|_| format!("bad date {tok:?}"))?;
-    let days = i64::from(
-        date.since(jiff::civil::date(1970, 1, 1))
-            .map_err(|_| format!("bad date {tok:?}"))?
-            .get_days(),
-    );
-    Ok(days * DAY_US)
-}
-
-/// `13:40:20.210400` (time of day) or `1700000000.123456` / `0.005000` (seconds).
-pub(super) fn time_us(tok: &str) -> Result<i64, String> {
-    let bad = || format!("bad timestamp {tok:?}");
-    let (whole, frac) = tok.split_once('.').unwrap_or((tok, ""));
-    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let mut frac_us: i64 = 0;
-    for (i, b) in frac.bytes().take(6).enumerate() {
-        frac_us += i64::from(b - b'0') * 10i64.pow(5 - i as u32);
-    }
-    let secs: i64 = if whole.contains(':') {
-        let mut parts = whole.split(':');
-        let (h, m, s) = (parts.next(), parts.next(), parts.next());
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        let p = |x: Option<&str>, max: i64| -> Result<i64, String> {
-            let v: i64 = x.ok_or_else(bad)?.parse().map_err(|_| bad())?;
-            if (0..max).contains(&v) {
-                Ok(v)
-            } else {
-                Err(bad())
-            }
-        };
-        p(h, 24)? * 3600 + p(m, 60)? * 60 + p(s, 61)?
-    } else {
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 12 {
-            return Err(bad());
-        }
-        whole.parse().map_err(|_| bad())?
-    };
-    Ok(secs * 1_000_000 + frac_us)
 }
 
 #[cfg(test)]

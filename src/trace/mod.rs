@@ -328,7 +328,7 @@ pub struct Trace {
     /// for simulated traces, whose frames carry their addresses.
     pub endpoints: Vec<String>,
     /// What an imported capture's timestamps are (relative for simulated traces).
-    pub time: crate::capture::TimeKind,
+    pub time: crate::timebase::TimeKind,
 }
 
 impl Default for Trace {
@@ -339,7 +339,7 @@ impl Default for Trace {
             in_flight: Default::default(),
             end: Instant::ZERO,
             endpoints: Vec::new(),
-            time: crate::capture::TimeKind::Relative,
+            time: crate::timebase::TimeKind::Relative,
         }
     }
 }

@@ -8,14 +8,16 @@
 //! seconds since the epoch, as tcpdump's `-tttt` prints them with `TZ=UTC`); a time of day names
 //! the first such moment at or after the capture's first packet less 12 hours, so a capture that
 //! passes midnight is addressed the way it prints. A simulated run's times are seconds since its
-//! start ([`TimeBase::run`]).
+//! start ([`TimeBase::run`]). The timestamp parsers the text importers share (`time_us`,
+//! `date_us`) live here too, so this module depends on nothing but the clock.
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::clock::Instant;
 
-const DAY_US: i64 = 86_400_000_000;
+/// Microseconds in a day.
+pub(crate) const DAY_US: i64 = 86_400_000_000;
 
 /// What a capture's timestamps are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -161,10 +163,10 @@ impl FromStr for TimeArg {
         };
         let s = s.trim();
         if let Some((d, t)) = s.split_once([' ', 'T'])
-            && super::text::is_date(d)
+            && is_date(d)
         {
-            let day = super::text::date_us(d).map_err(|_| bad())?;
-            let tod = super::text::time_us(t.trim()).map_err(|_| bad())?;
+            let day = date_us(d).map_err(|_| bad())?;
+            let tod = time_us(t.trim()).map_err(|_| bad())?;
             return if t.contains(':') {
                 Ok(TimeArg::DateTime(day + tod))
             } else {
@@ -172,9 +174,7 @@ impl FromStr for TimeArg {
             };
         }
         if s.contains(':') {
-            return super::text::time_us(s)
-                .map(TimeArg::TimeOfDay)
-                .map_err(|_| bad());
+            return time_us(s).map(TimeArg::TimeOfDay).map_err(|_| bad());
         }
         let secs: f64 = s
             .strip_prefix('+')
@@ -197,6 +197,69 @@ impl fmt::Display for TimeArg {
             TimeArg::DateTime(us) => f.write_str(&date_time(us)),
         }
     }
+}
+
+/// What a timestamp token without a date is: a time of day (`13:40:20.2`), seconds since the
+/// epoch (`1700000000.1`: a day or more), or seconds since some start (`0.005`).
+pub(crate) fn time_kind(tok: &str, t_us: i64) -> TimeKind {
+    if tok.bytes().any(|b| b == b':') {
+        TimeKind::TimeOfDay
+    } else if t_us >= DAY_US {
+        TimeKind::DateTime
+    } else {
+        TimeKind::Relative
+    }
+}
+
+pub(crate) fn is_date(tok: &str) -> bool {
+    let b = tok.as_bytes();
+    b.len() == 10 && b[4] == b'-' && b[7] == b'-'
+}
+
+/// Microseconds since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian calendar, UTC).
+pub(crate) fn date_us(tok: &str) -> Result<i64, String> {
+    let date: jiff::civil::Date = tok.parse().map_err(|_| format!("bad date {tok:?}"))?;
+    let days = i64::from(
+        date.since(jiff::civil::date(1970, 1, 1))
+            .map_err(|_| format!("bad date {tok:?}"))?
+            .get_days(),
+    );
+    Ok(days * DAY_US)
+}
+
+/// `13:40:20.210400` (time of day) or `1700000000.123456` / `0.005000` (seconds).
+pub(crate) fn time_us(tok: &str) -> Result<i64, String> {
+    let bad = || format!("bad timestamp {tok:?}");
+    let (whole, frac) = tok.split_once('.').unwrap_or((tok, ""));
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let mut frac_us: i64 = 0;
+    for (i, b) in frac.bytes().take(6).enumerate() {
+        frac_us += i64::from(b - b'0') * 10i64.pow(5 - i as u32);
+    }
+    let secs: i64 = if whole.contains(':') {
+        let mut parts = whole.split(':');
+        let (h, m, s) = (parts.next(), parts.next(), parts.next());
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        let p = |x: Option<&str>, max: i64| -> Result<i64, String> {
+            let v: i64 = x.ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            if (0..max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(bad())
+            }
+        };
+        p(h, 24)? * 3600 + p(m, 60)? * 60 + p(s, 61)?
+    } else {
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 12 {
+            return Err(bad());
+        }
+        whole.parse().map_err(|_| bad())?
+    };
+    Ok(secs * 1_000_000 + frac_us)
 }
 
 #[cfg(test)]

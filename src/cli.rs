@@ -102,7 +102,8 @@ pub struct SearchArgs {
     /// A capture whose finding's features the reproducer must match.
     #[arg(long = "match", value_name = "CAPTURE")]
     pub matching: Option<PathBuf>,
-    /// Relative tolerance of a feature match (the absolute floor is 0.5).
+    /// Relative tolerance of a timing feature's match (the floor is 0.5 s; yes/no features and
+    /// counts match exactly, bounds as bounds).
     #[arg(long, default_value_t = 0.25)]
     pub tolerance: f64,
     /// Cases to try.

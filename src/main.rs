@@ -190,7 +190,7 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
     )?;
     fsio::create_parent_dir(&path)?;
     fsio::write_atomic(&path, text.as_bytes())?;
-    let matching = opts.matching.as_ref();
+    let matching = (opts.matching.as_ref()).map(|t| (t, opts.tolerance, opts.min_tolerance));
     out(&report::search_found(
         &a.target, &outcome, found, matching, &path, &text, wall,
     ))?;

@@ -19,12 +19,13 @@ pub fn search_not_found(target: &str, outcome: &Outcome, wall_s: f64) -> String 
 }
 
 /// The report of a search that found `found`: how long it took, where the reproducer `model_text`
-/// was written (`path`), the text itself, then the [`feature_table`] against `matching`.
+/// was written (`path`), the text itself, then the [`feature_table`] against `matching` (the target
+/// features, the relative tolerance and the floor).
 pub fn search_found(
     target: &str,
     outcome: &Outcome,
     found: &Found,
-    matching: Option<&Target>,
+    matching: Option<(&Target, f64, f64)>,
     path: &Path,
     model_text: &str,
     wall_s: f64,
@@ -36,19 +37,47 @@ pub fn search_found(
         path.display(),
         model_text
     );
-    report += &feature_table(found, matching);
+    report += &match matching {
+        Some((t, tol, floor)) => feature_table(found, Some(t), tol, floor),
+        None => feature_table(found, None, 0.0, 0.0),
+    };
     report
 }
 
-/// A table of the reproducer's finding's features (one row each), beside the target's value of the
-/// same feature, if any.
-pub fn feature_table(found: &Found, matching: Option<&Target>) -> String {
-    let mut t = format!("{:<40} {:>14} {:>14}\n", "feature", "reproducer", "target");
-    for (k, v) in &found.finding.features {
-        let want = matching
-            .and_then(|t| t.features.get(k))
-            .map_or("-".to_string(), |w| format!("{w:.6}"));
-        let _ = writeln!(t, "{k:<40} {v:>14.6} {want:>14}");
+/// A table of the reproducer's finding's features (one row each) and, with a target, each target
+/// feature compared ([`crate::search::matching::compare`] at `tol` and `floor`): target, value,
+/// what the tolerance allows, the distance (difference over allowed; at most 1 matches) and how it
+/// was compared.
+pub fn feature_table(found: &Found, matching: Option<&Target>, tol: f64, floor: f64) -> String {
+    let Some(target) = matching else {
+        let mut t = format!("{:<40} {:>14}\n", "feature", "reproducer");
+        for (k, v) in &found.finding.features {
+            let _ = writeln!(t, "{k:<40} {v:>14.6}");
+        }
+        return t;
+    };
+    let mut t = format!(
+        "{:<40} {:>14} {:>14} {:>10} {:>9}  {}\n",
+        "feature", "reproducer", "target", "allowed", "distance", "compared as"
+    );
+    for c in crate::search::matching::compare(&found.finding, &target.features, tol, floor) {
+        let value = c.value.map_or("-".to_string(), |v| format!("{v:.6}"));
+        let kind = match c.kind {
+            crate::search::matching::Kind::Timing => "time, within tolerance",
+            crate::search::matching::Kind::Measure => "value, within tolerance",
+            crate::search::matching::Kind::Flag => "yes/no, exactly",
+            crate::search::matching::Kind::Count => "count, exactly",
+            crate::search::matching::Kind::LowerBound => "at least (the capture bounds it)",
+        };
+        let _ = writeln!(
+            t,
+            "{:<40} {value:>14} {:>14.6} {:>10.6} {:>9.3}  {kind}{}",
+            c.feature,
+            c.target,
+            c.allowed,
+            c.distance,
+            if c.matches { "" } else { "  MISMATCH" }
+        );
     }
     t
 }

@@ -190,8 +190,10 @@ fn skipped_lines_warning_only_when_skipped() {
     );
 }
 
-// Proves the search reports: nothing found, and found with the feature table against a target
-// (a feature the target lacks shows `-`).
+// Proves the search reports: nothing found, and found with the feature table against a target:
+// each target feature with the reproducer's value, what the tolerance allows (max(25 % of 1.25,
+// 0.5) = 0.5), the distance (0.25 / 0.5) and how it was compared; without a target, the
+// reproducer's features alone.
 #[test]
 fn search_reports() {
     let outcome = Outcome {
@@ -215,7 +217,7 @@ fn search_reports() {
         "rto-backoff",
         &outcome,
         &found,
-        Some(&target),
+        Some((&target, 0.25, 0.5)),
         Path::new("runs/r.toml"),
         "name = \"r\"\n",
         2.0,
@@ -225,13 +227,27 @@ fn search_reports() {
         format!(
             "found rto-backoff after 12 case(s), shrunk in 3 run(s), 2.0 s; reproducer: runs/r.toml\n\n\
              name = \"r\"\n\n\
-             {:<40} {:>14} {:>14}\n\
-             {:<40} {:>14} {:>14}\n\
-             {:<40} {:>14} {:>14}\n",
-            "feature", "reproducer", "target", "a_s", "1.000000", "1.250000", "b", "2.500000", "-"
+             {:<40} {:>14} {:>14} {:>10} {:>9}  compared as\n\
+             {:<40} {:>14} {:>14} {:>10} {:>9}  time, within tolerance\n",
+            "feature",
+            "reproducer",
+            "target",
+            "allowed",
+            "distance",
+            "a_s",
+            "1.000000",
+            "1.250000",
+            "0.500000",
+            "0.500"
         )
     );
-    assert!(feature_table(&found, None).ends_with(&format!("{:>14}\n", "-")));
+    assert_eq!(
+        feature_table(&found, None, 0.0, 0.0),
+        format!(
+            "{:<40} {:>14}\n{:<40} {:>14}\n{:<40} {:>14}\n",
+            "feature", "reproducer", "a_s", "1.000000", "b", "2.500000"
+        )
+    );
 }
 
 /// Times of day starting at 13:52:27.497668, as a tcpdump capture shows them.

@@ -11,6 +11,7 @@
 //! from the seed, simulations are deterministic); every case is a whole simulation with the analysis
 //! detectors run on its frames at the model's capture point, exactly as `tcpsim run` does.
 
+pub mod matching;
 pub mod mitigate;
 mod strategy;
 pub mod sweep;
@@ -39,16 +40,16 @@ pub struct SearchOptions {
     pub cases: u32,
     /// Seed of proptest's generator.
     pub seed: u64,
-    /// Relative tolerance of a feature match (0.25 = 25%).
+    /// Relative tolerance of a timing (or other measured) feature's match (0.05 = 5 %).
     pub tolerance: f64,
-    /// Absolute tolerance floor, in the feature's unit (seconds for `_s` features).
+    /// Absolute tolerance floor of timing features, in seconds.
     pub min_tolerance: f64,
     /// Most shrinking steps (each a simulation).
     pub max_shrink_iters: u32,
 }
 
 impl SearchOptions {
-    /// Defaults: 500 cases, seed 0, 25% or 0.5, 200 shrink steps.
+    /// Defaults: 500 cases, seed 0, 25 % or 0.5 s (whichever is larger), 200 shrink steps.
     pub fn new(target: &str) -> SearchOptions {
         SearchOptions {
             target: target.to_string(),
@@ -129,17 +130,13 @@ pub fn target_from_capture(path: &Path, signature: &str) -> Result<Target, Searc
     })
 }
 
-/// Whether `f` matches every feature of `target` within tolerance: |got − want| ≤ max(tol·|want|,
-/// floor). Features the target does not have (or has as NaN) are not compared.
+/// Whether `f` matches every feature of `target` ([`matching::compare`]): timing features within
+/// max(tol·|want|, floor), other measures within tol·|want|, yes/no features and counts exactly,
+/// bounded features as bounds; a feature `f` lacks does not match.
 pub fn matches(f: &Finding, target: &Target, tol: f64, floor: f64) -> bool {
-    target.features.iter().all(|(k, &want)| {
-        if want.is_nan() {
-            return true;
-        }
-        f.features
-            .get(k)
-            .is_some_and(|&got| (got - want).abs() <= (tol * want.abs()).max(floor))
-    })
+    matching::compare(f, &target.features, tol, floor)
+        .iter()
+        .all(|c| c.matches)
 }
 
 /// Simulates `s` (no outputs) and returns the first finding of `signature` that matches the target
@@ -308,7 +305,8 @@ pub fn reproducer_toml(found: &Found, opts: &SearchOptions, outcome: &Outcome) -
     );
     if let Some(t) = &opts.matching {
         head += &format!(
-            "# Matches the features of {} within {}% or {}.\n",
+            "# Matches the features of {}: times within {}% or {} s, yes/no features and counts \
+             exactly, bounds as bounds.\n",
             t.source,
             opts.tolerance * 100.0,
             opts.min_tolerance

@@ -115,6 +115,9 @@ pub struct SearchArgs {
     /// Where to write the reproducer (default runs/<model>-<signature>.toml).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the output file if it exists (never an input).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The arguments of `tcpsim sweep`.
@@ -131,6 +134,9 @@ pub struct SweepArgs {
     /// CSV output (default stdout).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the output file if it exists (never an input).
+    #[arg(long)]
+    pub force: bool,
     /// Run only shard I of N (1-based), a contiguous block of cells; shard CSVs concatenate.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,

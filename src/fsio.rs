@@ -37,7 +37,13 @@ pub enum FsError {
         #[source]
         source: std::io::Error,
     },
-    /// The output would replace one of the command's inputs.
+    /// The output file exists and `--force` was not given.
+    #[error("{} exists: give --force to replace it", path.display())]
+    Exists {
+        /// The output.
+        path: PathBuf,
+    },
+    /// An output is one of the command's inputs.
     #[error("refusing to write {}: it is the input {}", path.display(), input.display())]
     OverInput {
         /// The output.
@@ -161,6 +167,25 @@ pub fn svg_beside(input: &Path) -> PathBuf {
     } else {
         beside
     }
+}
+
+/// Refuses an output file `path` that exists, unless `force` (issue 10: `search` and `sweep` never
+/// replace a file unasked), and always one that is one of `inputs` ([`ensure_not_input`]).
+///
+/// # Errors
+/// [`FsError::Exists`] or [`FsError::OverInput`].
+pub fn ensure_output_file<P: AsRef<Path>>(
+    path: &Path,
+    inputs: &[P],
+    force: bool,
+) -> Result<(), FsError> {
+    ensure_not_input(path, inputs)?;
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(FsError::Exists {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses an output `path` that is one of `inputs`: the same file by canonical path, or (on Unix)

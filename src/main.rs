@@ -165,6 +165,11 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
     }
     let base = Scenario::load(&a.model)?;
     tcpsim::search::check_signature(&a.target)?;
+    let path = (a.out.clone())
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}.toml", base.name, a.target)));
+    let inputs = [&a.model, a.matching.as_ref().unwrap_or(&a.model)];
+    // Checked before the search (no minutes lost to a refusal) and again before writing.
+    fsio::ensure_output_file(&path, &inputs, a.force)?;
     let mut opts = SearchOptions::new(&a.target);
     opts.cases = a.cases;
     opts.seed = a.seed;
@@ -182,12 +187,7 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let text = reproducer_toml(found, &opts, &outcome);
-    let path = (a.out)
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}.toml", base.name, a.target)));
-    fsio::ensure_not_input(
-        &path,
-        &[&a.model, a.matching.as_deref().unwrap_or(&a.model)],
-    )?;
+    fsio::ensure_output_file(&path, &inputs, a.force)?;
     fsio::create_parent_dir(&path)?;
     fsio::write_atomic(&path, text.as_bytes())?;
     let matching = (opts.matching.as_ref()).map(|t| (t, opts.tolerance, opts.min_tolerance));
@@ -216,7 +216,7 @@ fn sweep(a: SweepArgs) -> Result<ExitCode> {
     let show = |d: usize, t: usize| show_progress(&bar, d as u64, t as u64);
     match &a.out {
         Some(path) => {
-            fsio::ensure_not_input(path, &[&a.model])?;
+            fsio::ensure_output_file(path, &[&a.model], a.force)?;
             fsio::write_atomic_with(path, |w| sweep.run_to(w, &show)).map_err(|e| match e {
                 fsio::AtomicWriteError::Fs(e) => anyhow::Error::from(e),
                 fsio::AtomicWriteError::Producer(e) => e.into(),

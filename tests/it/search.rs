@@ -152,3 +152,80 @@ fn mitigate_ranks_candidates() {
         ]
     );
 }
+
+// Proves `search` and `sweep` never replace an existing file unasked (issue 10, item 7): an
+// existing `--out` is refused before any simulation (exit 2, the file untouched, the message
+// naming it and `--force`); with `--force` it is replaced; the model itself is refused even then.
+#[test]
+fn search_and_sweep_keep_existing_files() {
+    let dir = crate::scratch("search_no_overwrite");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let existing = dir.join("mine.toml");
+    std::fs::write(&existing, "my notes\n").unwrap();
+    let out = existing.to_str().unwrap();
+    let search = [
+        "search",
+        "models/esp32-wifi-generic.toml",
+        "--target",
+        "stale-seq-after-fin",
+        "--cases",
+        "100",
+        "--out",
+        out,
+    ];
+    let sweep = [
+        "sweep",
+        "models/esp32-wifi-stale-fin.toml",
+        "--param",
+        "server.idle_timeout=10s..20s:2",
+        "--out",
+        out,
+    ];
+    for args in [&search[..], &sweep[..]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("exists: give --force to replace it"), "{e}");
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "my notes\n");
+    }
+    fn forced<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [args, &["--force"]].concat()
+    }
+    let o = run(&forced(&search));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&existing)
+            .unwrap()
+            .contains("Reproducer")
+    );
+    let o = run(&forced(&sweep));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&existing)
+            .unwrap()
+            .starts_with("kind,cell,run,seed")
+    );
+    let model = root().join("models/esp32-wifi-stale-fin.toml");
+    let mut own = sweep.to_vec();
+    let last = own.len() - 1;
+    own[last] = model.to_str().unwrap();
+    let o = run(&forced(&own));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("it is the input"));
+}

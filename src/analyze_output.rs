@@ -1,7 +1,7 @@
 //! `tcpsim analyze`'s output over any number of captures, streamed: each connection's report is
 //! rendered (text, or a JSON object and its findings' objects) as soon as its connection closes
 //! ([`crate::analyze::analyze_file_each`]) and spooled to an anonymous temporary file; memory keeps
-//! only where each rendering lies (32 bytes per connection), and the report is put together in
+//! only where each rendering lies (56 bytes per connection), and the report is put together in
 //! order of first packet at the end. 300,000 connections: see the README's figures.
 //!
 //! Guarantees: the bytes are those of [`crate::report::analyze_text`] per capture and, for JSON, a

@@ -156,6 +156,10 @@ pub struct MitigateArgs {
     /// A candidate change: KEY=VALUE, several joined with ';' (repeatable).
     #[arg(long = "try", value_name = "KEY=VALUE", required = true)]
     pub candidates: Vec<String>,
+    /// Override a field of the base model, for the unchanged run and every candidate
+    /// (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Seeds per candidate.
     #[arg(long, default_value_t = 10)]
     pub seeds: u32,

@@ -241,7 +241,7 @@ fn mitigate(a: MitigateArgs) -> Result<ExitCode> {
         &text,
         &a.model,
         &a.target,
-        &a.candidates,
+        (&a.set, &a.candidates),
         a.seeds,
         threads,
     )?;

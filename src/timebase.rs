@@ -19,6 +19,13 @@ use crate::clock::Instant;
 /// Microseconds in a day.
 pub(crate) const DAY_US: i64 = 86_400_000_000;
 
+/// Timestamps from here on (1973-03-03) are dates: seconds since the epoch. Below, they are
+/// seconds since some start (a simulated run's pcap, `tshark -t r` of a long capture).
+const EPOCH_US: i64 = 100_000_000 * 1_000_000;
+
+/// The largest `--from`/`--to` in seconds (about 317 years): beyond, no capture has packets.
+const MAX_SECONDS: f64 = 1e10;
+
 /// What a capture's timestamps are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimeKind {
@@ -47,7 +54,7 @@ impl TimeBase {
     /// rebased to 0) holds seconds since its start, and reads as relative.
     pub fn new(kind: TimeKind, origin: Instant) -> TimeBase {
         let kind = match kind {
-            TimeKind::DateTime if origin.total_micros() < DAY_US => TimeKind::Relative,
+            TimeKind::DateTime if origin.total_micros() < EPOCH_US => TimeKind::Relative,
             k => k,
         };
         TimeBase { kind, origin }
@@ -66,9 +73,13 @@ impl TimeBase {
         (t.total_micros() - self.origin.total_micros()) as f64 / 1e6
     }
 
-    /// The instant `s` seconds after the origin (to the microsecond).
+    /// The instant `s` seconds after the origin (to the microsecond; saturating).
     pub fn at(&self, s: f64) -> Instant {
-        Instant::from_micros(self.origin.total_micros() + (s * 1e6).round() as i64)
+        Instant::from_micros(
+            self.origin
+                .total_micros()
+                .saturating_add((s * 1e6).round() as i64),
+        )
     }
 
     /// `t` as the capture shows it (`13:52:27.497668`, `2026-11-21 13:52:27.497668`), or `None`
@@ -133,8 +144,9 @@ fn time_of_day(us: i64) -> String {
 /// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) of microseconds since the epoch.
 fn date_time(us: i64) -> String {
     let days = us.div_euclid(DAY_US);
-    let date = jiff::civil::date(1970, 1, 1)
-        .checked_add(jiff::Span::new().days(days))
+    let date = jiff::Span::new()
+        .try_days(days)
+        .and_then(|span| jiff::civil::date(1970, 1, 1).checked_add(span))
         .map_or_else(|_| format!("day {days}"), |d| d.to_string());
     format!("{date} {}", time_of_day(us.rem_euclid(DAY_US)))
 }
@@ -181,7 +193,7 @@ impl FromStr for TimeArg {
             .unwrap_or(s)
             .parse()
             .map_err(|_| bad())?;
-        if secs.is_finite() {
+        if secs.is_finite() && secs.abs() <= MAX_SECONDS {
             Ok(TimeArg::Seconds(secs))
         } else {
             Err(bad())
@@ -204,7 +216,7 @@ impl fmt::Display for TimeArg {
 pub(crate) fn time_kind(tok: &str, t_us: i64) -> TimeKind {
     if tok.bytes().any(|b| b == b':') {
         TimeKind::TimeOfDay
-    } else if t_us >= DAY_US {
+    } else if t_us >= EPOCH_US {
         TimeKind::DateTime
     } else {
         TimeKind::Relative
@@ -331,6 +343,21 @@ mod tests {
                 .resolve("13:52:37".parse().unwrap())
                 .is_err()
         );
+    }
+
+    // Proves far-out times never panic (review: a 12-digit epoch second in a text capture, or
+    // `--from 700000000000`, panicked in the date arithmetic): they print as a day number, and a
+    // seconds argument beyond 1e10 is refused; a relative capture a day long is not a date.
+    #[test]
+    fn extremes() {
+        let far = base(TimeKind::DateTime, 999_999_999_999 * 1_000_000);
+        assert!(far.clock(far.origin).unwrap().starts_with("day "));
+        assert!(far.show(1e12).contains("day "));
+        assert!("700000000000".parse::<TimeArg>().is_err());
+        assert!("1e300".parse::<TimeArg>().is_err());
+        assert_eq!(time_kind("90000.0", 90_000_000_000), TimeKind::Relative);
+        let dated = TimeBase::new(TimeKind::DateTime, Instant::from_micros(DAY_US * 2));
+        assert_eq!(dated.kind, TimeKind::Relative);
     }
 
     // Proves report times show the capture's clock and the seconds since its first packet.

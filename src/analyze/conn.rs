@@ -431,11 +431,12 @@ impl Conn {
         if d.max_ack.is_none_or(|m| after(p.ack, m)) {
             d.max_ack = Some(p.ack);
             let peer = &mut self.dirs[to];
-            let once = peer
-                .sent
-                .iter()
-                .filter(|&(&s, &(t0, n))| n == 1 && after(p.ack, s) && t0 <= p.t);
-            if let Some(rtt) = once.map(|(_, (t0, _))| p.t - *t0).min() {
+            // Karn's rule: no sample from an ACK that covers anything sent more than once (it may
+            // answer the resend), and none from data the clock says came after the ACK.
+            let covered = || peer.sent.iter().filter(|&(&s, _)| after(p.ack, s));
+            if covered().all(|(_, &(t0, n))| n == 1 && t0 <= p.t)
+                && let Some(rtt) = covered().map(|(_, (t0, _))| p.t - *t0).min()
+            {
                 peer.min_rtt = Some(peer.min_rtt.map_or(rtt, |m| m.min(rtt)));
             }
             peer.sent.retain(|&s, _| after(s, p.ack) || s == p.ack);

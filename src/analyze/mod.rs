@@ -11,7 +11,8 @@
 //! acknowledged); with [`Analyzer::handle_named`] and [`Analyzer::drain_closed`] (or
 //! [`analyze_file_each`]) a closed connection is handed out as its report at once, so memory is
 //! bounded by the connections open at one time, not the capture's length or its number of
-//! connections; the same packets give the same report; tcpdump's relative sequence numbers are undone
+//! connections. A connection the capture never shows closing (only one direction captured, the
+//! last ACK missing) stays open to the end: about 3.7 KB each. The same packets give the same report; tcpdump's relative sequence numbers are undone
 //! (only ACK-bearing segments after a conversation's first are relative, see `trace::text`);
 //! open connections live in a hash map, but reports come out in order of first packet (the map is
 //! never iterated in its own order).
@@ -19,9 +20,14 @@
 //! Classification rules (per direction, "sender" = the packet's source):
 //! - `new-data`: data (or FIN) starting at the highest sequence seen, or the first seen;
 //! - `out-of-order`: data starting beyond the highest sequence seen (a hole before it), or data
-//!   filling a hole within 3 ms of the hole being seen (reordering, not loss);
+//!   filling a hole within 3 ms of the hole being seen (reordering, not loss); also a direction's
+//!   first data seen when it starts beyond what the receiver has acknowledged (the capture began
+//!   after the segment before it was sent: a hole is recorded, so its filler reports `since_hole_s`;
+//!   at a sender-side capture that segment may only be in flight, and the receiver's later ACK
+//!   past it makes it `previous-segment-not-captured`);
 //! - `retransmission` (timeout), `fast-retransmission` (the receiver had sent >= 2 duplicate ACKs
-//!   asking for it), `spurious-retransmission` (already acknowledged): data starting below the
+//!   asking for it, the last within 20 ms or two round trips through the sender, Karn-sampled),
+//!   `spurious-retransmission` (already acknowledged): data starting below the
 //!   highest sequence seen (even when it also carries new bytes), including hole fillers arriving
 //!   later than 3 ms;
 //! - `previous-segment-not-captured`: the receiver acknowledged past a hole whose data never

@@ -58,8 +58,8 @@ struct HostFlow {
     next_seq: Option<u32>,
     ack: u32,
     win: u32,
-    /// Frame length less payload: the headers below the payload.
-    overhead: u32,
+    /// Frame length less payload: the headers below the payload (from an unpadded frame).
+    overhead: Option<u32>,
 }
 
 /// The key of a (source host, destination host) pair in [`State`]'s flows.
@@ -240,7 +240,7 @@ impl State {
             next_seq,
             ack: 0,
             win: 0,
-            overhead: 0,
+            overhead: None,
         };
         let flow = self.flows.entry(host_key(src, dst)).or_insert_with(fresh);
         if flow.hosts.0 != src || flow.hosts.1 != dst {
@@ -253,7 +253,13 @@ impl State {
             flow.next_seq = next_seq;
         }
         (flow.ack, flow.win) = (packet.ack, packet.win);
-        flow.overhead = frame_len.saturating_sub(packet.len);
+        // A 60-byte frame without payload may be Ethernet's minimum, padded (a 54- or 58-byte
+        // one is): its headers are not its length. A SYN's options (MSS, window scale, SACK) are
+        // not the data segments' either.
+        let padded_or_syn = packet.has(TcpFlags::SYN) || (packet.len == 0 && frame_len == 60);
+        if !padded_or_syn {
+            flow.overhead = Some(frame_len.saturating_sub(packet.len));
+        }
     }
 
     /// The packet a higher-layer line stands for, when its flow tells where it goes: one pair of
@@ -267,7 +273,7 @@ impl State {
             .filter(|f| f.hosts.0 == u.src && f.hosts.1 == u.dst)?;
         let (src, dst) = flow.ids?;
         let seq = flow.next_seq?;
-        let len = u.frame_len.checked_sub(flow.overhead).filter(|&l| l > 0)?;
+        let len = u.frame_len.checked_sub(flow.overhead?).filter(|&l| l > 0)?;
         flow.next_seq = Some(seq.wrapping_add(len));
         if self.stats.packets == 0 {
             self.stats.time = u.kind;

@@ -21,6 +21,51 @@ use super::TimeKind;
 use super::text::{Line, Name, ParsedTcp, Upper, date_us, is_date, num, time_kind, time_us};
 
 /// Protocols Wireshark shows for packets that are not TCP at all.
+/// Protocols that run over TCP (as tshark names them): only a line of one of these without TCP
+/// fields may be placed in its flow.
+const OVER_TCP: &[&str] = &[
+    "TCP",
+    "HTTP",
+    "HTTP2",
+    "HTTP/JSON",
+    "HTTP/XML",
+    "MQTT",
+    "TLSv1",
+    "TLSv1.1",
+    "TLSv1.2",
+    "TLSv1.3",
+    "SSL",
+    "SSLv2",
+    "SSLv3",
+    "WebSocket",
+    "SSH",
+    "SSHv2",
+    "SMTP",
+    "IMAP",
+    "POP",
+    "FTP",
+    "FTP-DATA",
+    "TELNET",
+    "BGP",
+    "LDAP",
+    "SMB",
+    "SMB2",
+    "RDP",
+    "PGSQL",
+    "MySQL",
+    "MongoDB",
+    "AMQP",
+    "Kafka",
+    "XMPP/XML",
+    "IRC",
+    "RESP",
+    "GRPC",
+    "THRIFT",
+    "Modbus/TCP",
+    "IPA",
+    "RTSP",
+];
+
 const NOT_TCP: &[&str] = &[
     "UDP",
     "DNS",
@@ -173,14 +218,19 @@ fn parse_fields<'a>(
         return Ok(Line::NonTcp);
     }
     let (wireshark, info) = expert_info(info);
+    // Only a protocol that runs over TCP can stand for a TCP segment (a CoAP or DTLS line
+    // between the same hosts is UDP): others are counted, not placed.
+    let over_tcp = OVER_TCP.iter().any(|p| p.eq_ignore_ascii_case(proto));
     let upper = || {
-        Ok(Line::NoTcpFields(frame_len.map(|frame_len| Upper {
-            t_us,
-            kind,
-            src,
-            dst,
-            frame_len,
-        })))
+        Ok(Line::NoTcpFields(frame_len.filter(|_| over_tcp).map(
+            |frame_len| Upper {
+                t_us,
+                kind,
+                src,
+                dst,
+                frame_len,
+            },
+        )))
     };
     let mut toks = info.split_ascii_whitespace();
     let (Some(sport), Some(arrow), Some(dport)) = (toks.next(), toks.next(), toks.next()) else {

@@ -98,7 +98,8 @@ impl Detector for StaleSeqAfterFin {
             return;
         }
         self.first.get_or_insert(p.t);
-        if p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST) {
+        // ACK advances before the FIN only: the bound measures the silence that led to it.
+        if self.fin.is_none() && p.has(TcpFlags::ACK) && !p.has(TcpFlags::RST) {
             if self.max_ack[me].is_some_and(|m| seq_after(p.ack, m)) {
                 self.ack_advanced[me] = Some(p.t);
             }
@@ -223,6 +224,27 @@ mod tests {
         assert!((feat(f, "last_fin_to_ack_s") - 0.03).abs() < 1e-9);
         assert!(f.features.values().all(|v| v.is_finite()), "{f:?}");
         assert!(!f.features.contains_key("stale_since_hole_s"));
+    }
+
+    // Proves the bound counts ACK advances before the FIN only (review: data the device sent and
+    // the server acknowledged after the FIN made the bound negative, -1.05 s).
+    #[test]
+    fn bound_ignores_acks_after_the_fin() {
+        let f = found(
+            &[
+                ack_b(0, 100),
+                seg(12_000, false, FIN | ACK, 1, 100, 64000, 0),
+                seg(12_030, true, ACK, 100, 2, 5593, 0),
+                seg(13_000, true, PSH | ACK, 200, 2, 5593, 100),
+                seg(13_050, false, ACK, 2, 300, 64000, 0),
+                seg(20_000, true, PSH | ACK, 100, 2, 5593, 100),
+                seg(20_001, false, RST, 2, 0, 0, 0),
+            ],
+            "stale-seq-after-fin",
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(feat(&f[0], "idle_before_fin_is_lower_bound"), 1.0);
+        assert!((feat(&f[0], "idle_before_fin_s") - 12.0).abs() < 1e-9);
     }
 
     // Proves a stale segment that fills a hole the capture saw open (an out-of-order segment came

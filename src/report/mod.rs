@@ -76,7 +76,9 @@ pub fn run_summary(report: &Report, dir: &Path, wall_s: f64) -> String {
     text
 }
 
-/// The `mitigate` table: per candidate its runs, how many showed `target`, and the rate; a
+/// The `mitigate` table: per candidate (in the ranking [`crate::search::mitigate::mitigate`] gives)
+/// its runs, how many showed `target` and the rate, how many it fixed (signature gone and
+/// connection survived), the runs per connection outcome, and the bytes written but never read; a
 /// candidate whose runs partly failed gets a second line saying how many. The first column is as
 /// wide as the longest candidate (at least 10).
 pub fn mitigate_table(rows: &[Row], target: &str) -> String {
@@ -86,18 +88,35 @@ pub fn mitigate_table(rows: &[Row], target: &str) -> String {
         .max()
         .unwrap_or(10)
         .max(10);
+    let sig = target.len().max(6);
     let mut t = format!(
-        "{:<width$}  {:>5}  {:>6}  {:>6}\n",
-        "candidate", "runs", target, "rate"
+        "{:<width$}  {:>5}  {:>sig$}  {:>6}  {:>5}  {:>8}  {:>5}  {:>7}  {:>6}  {:>11}\n",
+        "candidate",
+        "runs",
+        target,
+        "rate",
+        "fixed",
+        "survived",
+        "reset",
+        "aborted",
+        "closed",
+        "undelivered"
     );
     for r in rows {
+        let n = |k: &str| r.outcomes.get(k).copied().unwrap_or(0);
         let _ = writeln!(
             t,
-            "{:<width$}  {:>5}  {:>6}  {:>5.0}%",
+            "{:<width$}  {:>5}  {:>sig$}  {:>5.0}%  {:>5}  {:>8}  {:>5}  {:>7}  {:>6}  {:>9} B",
             r.candidate,
             r.runs,
             r.occurrences,
-            r.rate * 100.0
+            r.rate * 100.0,
+            r.fixed,
+            n("survived"),
+            n("reset"),
+            n("aborted"),
+            n("closed"),
+            r.bytes_undelivered
         );
         if r.errors > 0 {
             let _ = writeln!(t, "{:<width$}  ({} run(s) failed: livelock)", "", r.errors);

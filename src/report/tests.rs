@@ -101,9 +101,17 @@ fn run_summary_of_a_run() {
 }
 
 // Proves the mitigate table's layout: the first column widens to the longest candidate, rates are
-// whole percents, and failed runs get their own line.
+// whole percents, the fixed runs and each outcome get a column, and failed runs get their own line.
 #[test]
 fn mitigate_table_layout() {
+    let outcomes = |s, r, a, c| {
+        BTreeMap::from([
+            ("survived".to_string(), s),
+            ("reset".to_string(), r),
+            ("aborted".to_string(), a),
+            ("closed".to_string(), c),
+        ])
+    };
     let rows = [
         Row {
             candidate: "(unchanged)".into(),
@@ -111,6 +119,11 @@ fn mitigate_table_layout() {
             occurrences: 3,
             rate: 1.0,
             errors: 0,
+            outcomes: outcomes(0, 3, 0, 0),
+            fixed: 0,
+            bytes_delivered: 900,
+            bytes_undelivered: 297,
+            messages_skipped: 0,
         },
         Row {
             candidate: "x=1".into(),
@@ -118,13 +131,18 @@ fn mitigate_table_layout() {
             occurrences: 1,
             rate: 1.0 / 3.0,
             errors: 2,
+            outcomes: outcomes(1, 0, 0, 0),
+            fixed: 0,
+            bytes_delivered: 300,
+            bytes_undelivered: 0,
+            messages_skipped: 0,
         },
     ];
     assert_eq!(
         mitigate_table(&rows, "rto-backoff"),
-        "candidate     runs  rto-backoff    rate\n\
-         (unchanged)      3       3    100%\n\
-         x=1              3       1     33%\n\
+        "candidate     runs  rto-backoff    rate  fixed  survived  reset  aborted  closed  undelivered\n\
+         (unchanged)      3            3    100%      0         0      3        0       0        297 B\n\
+         x=1              3            1     33%      0         1      0        0       0          0 B\n\
          \x20            (2 run(s) failed: livelock)\n"
     );
 }

@@ -3,14 +3,19 @@
 //!
 //! A candidate is one or more `KEY=VALUE` model overrides separated by `;` (e.g.
 //! `server.idle_timeout=30s` or `client.tcp.keep_alive=5s;client.tcp.nagle=false`). Each is run with
-//! the model's seed, +1, ... +K−1, in parallel; results do not depend on the thread count.
+//! the model's seed, +1, ... +K−1, in parallel; results do not depend on the thread count. Every run
+//! is judged by the connection too ([`crate::outcome::Outcome`]: survived, reset, aborted, closed),
+//! with the bytes delivered and lost: a change that removes the signature by resetting or aborting
+//! the connection is not a fix, and the ranking says so.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::sweep::{par_map, run_one};
+use super::sweep::{RunResult, par_map, run_one};
 use crate::model::{ModelError, Scenario};
+use crate::outcome::Outcome;
 
 /// One row of the table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,9 +30,22 @@ pub struct Row {
     pub rate: f64,
     /// Runs that failed (livelock), counted as not occurring.
     pub errors: u32,
+    /// Runs per connection outcome (`survived`, `reset`, `aborted`, `closed`; every key present).
+    pub outcomes: BTreeMap<String, u32>,
+    /// Runs in which the signature did not occur and the connection survived: what a fix must
+    /// achieve (a candidate that trades the signature for a reset or an abort is no fix).
+    pub fixed: u32,
+    /// Bytes the applications read, summed over the runs.
+    pub bytes_delivered: u64,
+    /// Bytes written that the peer never read, summed over the runs.
+    pub bytes_undelivered: u64,
+    /// Messages writers dropped for a full send buffer, summed over the runs.
+    pub messages_skipped: u64,
 }
 
-/// Runs the unchanged model and every candidate over `seeds` seeds.
+/// Runs the unchanged model (with `base_sets` applied) and every candidate (on top of them) over
+/// `seeds` seeds. Rows: the unchanged model first, then the candidates ranked by runs fixed
+/// (signature gone and connection survived), then by rate, then as given.
 ///
 /// # Errors
 /// A candidate that makes the model invalid (checked before anything runs).
@@ -35,20 +53,21 @@ pub fn mitigate(
     text: &str,
     path: &Path,
     target: &str,
-    candidates: &[String],
+    (base_sets, candidates): (&[String], &[String]),
     seeds: u32,
     threads: usize,
 ) -> Result<Vec<Row>, ModelError> {
     let mut labels = vec!["(unchanged)".to_string()];
     let mut scenarios = Vec::new();
-    let base = Scenario::from_toml_with(text, path, &[])?;
+    let base = Scenario::from_toml_with(text, path, base_sets)?;
     let mut models = vec![base];
     for c in candidates {
-        let sets: Vec<String> = c
-            .split(';')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let mut sets = base_sets.to_vec();
+        sets.extend(
+            c.split(';')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+        );
         models.push(Scenario::from_toml_with(text, path, &sets)?);
         labels.push(c.clone());
     }
@@ -60,7 +79,7 @@ pub fn mitigate(
         }
     }
     let results = par_map(&scenarios, threads, |_, (_, s)| run_one(s));
-    Ok(labels
+    let mut rows: Vec<Row> = labels
         .into_iter()
         .enumerate()
         .map(|(m, candidate)| {
@@ -70,22 +89,40 @@ pub fn mitigate(
                 .filter(|((i, _), _)| *i == m)
                 .map(|(_, r)| r)
                 .collect();
-            let occurrences = mine
-                .iter()
-                .filter(|r| r.findings.iter().any(|f| f.signature == target))
-                .count() as u32;
-            let runs = mine.len() as u32;
-            Row {
-                candidate,
-                runs,
-                occurrences,
-                rate: if runs == 0 {
-                    0.0
-                } else {
-                    f64::from(occurrences) / f64::from(runs)
-                },
-                errors: mine.iter().filter(|r| r.error.is_some()).count() as u32,
-            }
+            row(candidate, &mine, target)
         })
-        .collect())
+        .collect();
+    rows[1..].sort_by(|a, b| b.fixed.cmp(&a.fixed).then(a.rate.total_cmp(&b.rate)));
+    Ok(rows)
+}
+
+/// The row of one candidate's runs.
+fn row(candidate: String, runs: &[&RunResult], target: &str) -> Row {
+    let occurs = |r: &RunResult| r.findings.iter().any(|f| f.signature == target);
+    let occurrences = runs.iter().filter(|r| occurs(r)).count() as u32;
+    let n = runs.len() as u32;
+    let mut outcomes: BTreeMap<String, u32> =
+        Outcome::ALL.iter().map(|o| (o.to_string(), 0)).collect();
+    for o in runs.iter().filter_map(|r| r.outcome) {
+        *outcomes.entry(o.to_string()).or_default() += 1;
+    }
+    Row {
+        candidate,
+        runs: n,
+        occurrences,
+        rate: if n == 0 {
+            0.0
+        } else {
+            f64::from(occurrences) / f64::from(n)
+        },
+        errors: runs.iter().filter(|r| r.error.is_some()).count() as u32,
+        fixed: runs
+            .iter()
+            .filter(|r| !occurs(r) && r.outcome == Some(Outcome::Survived))
+            .count() as u32,
+        outcomes,
+        bytes_delivered: runs.iter().map(|r| r.bytes_delivered).sum(),
+        bytes_undelivered: runs.iter().map(|r| r.bytes_undelivered).sum(),
+        messages_skipped: runs.iter().map(|r| r.messages_skipped).sum(),
+    }
 }

@@ -184,18 +184,42 @@ pub struct RunResult {
     pub findings: Vec<Finding>,
     /// Why it failed, if it did (a livelock).
     pub error: Option<String>,
+    /// How the connection ended up ([`crate::outcome::Outcome`]; `None` if the run failed).
+    pub outcome: Option<crate::outcome::Outcome>,
+    /// Bytes the applications read, both directions.
+    pub bytes_delivered: u64,
+    /// Bytes the applications wrote that the peer never read, both directions (lost with the
+    /// connection, or still on their way at the end).
+    pub bytes_undelivered: u64,
+    /// Messages periodic writers dropped because the send buffer was full, both sides.
+    pub messages_skipped: u64,
 }
 
 /// Runs one scenario with the detectors and no outputs.
 pub fn run_one(s: &Scenario) -> RunResult {
     match crate::run::simulate(s, &mut (), crate::run::Analyse::Yes) {
-        Ok(report) => RunResult {
-            findings: report.summary.findings,
-            error: None,
-        },
+        Ok(report) => {
+            let sum = &report.summary;
+            let dirs = [&sum.uplink, &sum.downlink];
+            RunResult {
+                outcome: Some(crate::outcome::Outcome::of_summary(sum)),
+                bytes_delivered: dirs.iter().map(|d| d.bytes_delivered).sum(),
+                bytes_undelivered: dirs
+                    .iter()
+                    .map(|d| d.bytes_written.saturating_sub(d.bytes_delivered))
+                    .sum(),
+                messages_skipped: sum.client.messages_skipped + sum.server.messages_skipped,
+                findings: report.summary.findings,
+                error: None,
+            }
+        }
         Err(e) => RunResult {
             findings: Vec::new(),
             error: Some(crate::error_chain(&e)),
+            outcome: None,
+            bytes_delivered: 0,
+            bytes_undelivered: 0,
+            messages_skipped: 0,
         },
     }
 }

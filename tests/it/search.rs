@@ -121,8 +121,12 @@ fn sweep_is_thread_and_shard_invariant() {
     }
 }
 
-// Proves mitigate compares candidates with the unchanged model: a longer server read timeout
-// prevents the stale FIN in every seed, keep-alives on the device do not.
+// Proves mitigate compares candidates with the unchanged model and judges them by the connection:
+// a longer server read timeout prevents the stale FIN and the connection survives (fixed in every
+// seed); keep-alives on the device do not prevent it (every run reset); a user timeout of 2 s
+// removes the stale FIN only by killing the connection (the device aborts and resets it: the
+// outcome rule puts reset first), so it ranks below the real fix although its rate is 0 % too
+// (the issue's "0 % for client.tcp.user_timeout" that was no fix).
 #[test]
 fn mitigate_ranks_candidates() {
     let path = root().join("models/esp32-wifi-stale-fin.toml");
@@ -131,26 +135,41 @@ fn mitigate_ranks_candidates() {
         &text,
         &path,
         "stale-seq-after-fin",
-        &[
-            "server.idle_timeout=30s".into(),
-            "client.tcp.keep_alive=5s".into(),
-        ],
+        (
+            &[],
+            &[
+                "client.tcp.keep_alive=5s".into(),
+                "client.tcp.user_timeout=2s".into(),
+                "server.idle_timeout=30s".into(),
+            ],
+        ),
         3,
         2,
     )
     .unwrap();
-    let rates: Vec<(&str, f64)> = rows
+    let got: Vec<(&str, f64, u32, u32, u32)> = rows
         .iter()
-        .map(|r| (r.candidate.as_str(), r.rate))
+        .map(|r| {
+            let n = |k: &str| r.outcomes[k];
+            (
+                r.candidate.as_str(),
+                r.rate,
+                r.fixed,
+                n("reset"),
+                n("aborted"),
+            )
+        })
         .collect();
     assert_eq!(
-        rates,
+        got,
         [
-            ("(unchanged)", 1.0),
-            ("server.idle_timeout=30s", 0.0),
-            ("client.tcp.keep_alive=5s", 1.0)
+            ("(unchanged)", 1.0, 0, 3, 0),
+            ("server.idle_timeout=30s", 0.0, 3, 0, 0),
+            ("client.tcp.user_timeout=2s", 0.0, 0, 3, 0),
+            ("client.tcp.keep_alive=5s", 1.0, 0, 3, 0),
         ]
     );
+    assert!(rows[0].bytes_undelivered > 0 && rows[1].bytes_undelivered < rows[0].bytes_undelivered);
 }
 
 // Proves `search` and `sweep` never replace an existing file unasked (issue 10, item 7): an
@@ -267,4 +286,38 @@ fn sharded_cli_runs_merge_to_the_single_run() {
     let single = std::fs::read(&single).unwrap();
     assert!(single.len() > 1000);
     assert_eq!(merged, single);
+}
+
+// Proves `mitigate --set` changes the base model for every row, and `--json` gives each candidate
+// its outcomes: with the server's read timeout set to 30 s, the unchanged model no longer shows
+// the stale FIN and its connections survive, and the JSON says so per outcome.
+#[test]
+fn mitigate_set_and_json_outcomes() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args([
+            "mitigate",
+            "models/esp32-wifi-stale-fin.toml",
+            "--target",
+            "stale-seq-after-fin",
+            "--set",
+            "server.idle_timeout=30s",
+            "--try",
+            "client.tcp.keep_alive=5s",
+            "--seeds",
+            "2",
+            "--json",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["candidate"], "(unchanged)");
+    assert_eq!(v[0]["rate"], 0.0);
+    assert_eq!(
+        v[0]["outcomes"],
+        serde_json::json!({"survived": 2, "reset": 0, "aborted": 0, "closed": 0})
+    );
+    assert_eq!(v[0]["fixed"], 2);
+    assert!(v[1]["outcomes"].is_object() && v[1]["bytes_delivered"].as_u64().unwrap() > 0);
 }

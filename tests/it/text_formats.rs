@@ -347,3 +347,44 @@ fn higher_layer_lines_placed_like_the_pcap() {
         "mqtt.txt",
     );
 }
+
+// Proves placement is safe where the flow cannot tell (review findings): a line of a protocol over
+// UDP (CoAP) between the same hosts is never placed in the TCP flow, and the header length is not
+// taken from a SYN (its options) or from a 60-byte frame (Ethernet pads it), so the HTTP line after
+// a padded ACK is placed only once an unpadded segment gave the length: here the 54-byte headers of
+// the ACK, so 154 − 54 = 100 bytes, which the server then acknowledges (no hole).
+#[test]
+fn placement_only_where_the_flow_tells() {
+    let dir = scratch("text_formats_placement");
+    let cap = dir.join("mixed.txt");
+    std::fs::write(
+        &cap,
+        "1 0.000 10.0.0.2 → 10.0.0.1 TCP 74 5000 → 80 [SYN] Seq=0 Win=64240 Len=0 MSS=1460\n\
+         2 0.001 10.0.0.1 → 10.0.0.2 TCP 74 80 → 5000 [SYN, ACK] Seq=0 Ack=1 Win=65160 Len=0 MSS=1460\n\
+         3 0.002 10.0.0.2 → 10.0.0.1 TCP 60 5000 → 80 [ACK] Seq=1 Ack=1 Win=502 Len=0\n\
+         4 0.003 10.0.0.2 → 10.0.0.1 CoAP 80 CON, MID:1, POST, /x\n\
+         5 0.004 10.0.0.2 → 10.0.0.1 HTTP 154 GET / HTTP/1.1\n\
+         6 0.005 10.0.0.2 → 10.0.0.1 TCP 74 5000 → 80 [PSH, ACK] Seq=1 Ack=1 Win=502 Len=20\n\
+         7 0.006 10.0.0.1 → 10.0.0.2 TCP 54 80 → 5000 [ACK] Seq=1 Ack=21 Win=509 Len=0\n\
+         8 0.007 10.0.0.2 → 10.0.0.1 HTTP 154 GET / HTTP/1.1\n\
+         9 0.008 10.0.0.1 → 10.0.0.2 TCP 54 80 → 5000 [ACK] Seq=1 Ack=121 Win=509 Len=0\n",
+    )
+    .unwrap();
+    let (_, stats) = import_file(&cap, ImportOptions::default(), &mut |_, _| {}).unwrap();
+    // Line 4 (UDP) and line 5 (no unpadded length yet) are counted; line 8 is placed.
+    assert_eq!(
+        (stats.placed_in_flow, stats.no_tcp_fields),
+        (1, 2),
+        "{stats:?}"
+    );
+    let (a, _) =
+        tcpsim::analyze::analyze_file(&cap, ImportOptions::default(), Default::default()).unwrap();
+    let classes = &a.connections[0].classes;
+    assert_eq!(classes.get("new-data"), Some(&2), "{classes:?}");
+    assert!(
+        classes
+            .keys()
+            .all(|k| !k.contains("retransmission") && !k.contains("not-captured")),
+        "{classes:?}"
+    );
+}

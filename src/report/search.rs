@@ -12,10 +12,19 @@ use crate::search::{Found, Outcome, Target};
 /// The report of a search that found no reproducer of `target` in `outcome`'s cases, after
 /// `wall_s` seconds.
 pub fn search_not_found(target: &str, outcome: &Outcome, wall_s: f64) -> String {
-    format!(
+    let mut report = format!(
         "no {target} reproducer in {} case(s) ({wall_s:.1} s); widen the model's [search] ranges or try more --cases\n",
         outcome.cases
-    )
+    );
+    if let Some(n) = &outcome.nearest {
+        let _ = write!(
+            report,
+            "\nnearest miss: a case showed {target} at {:.3} s, its features against the target's:\n",
+            n.finding.at_s
+        );
+        report += &compared_table(&n.compared);
+    }
+    report
 }
 
 /// The report of a search that found `found`: how long it took, where the reproducer `model_text`
@@ -56,11 +65,22 @@ pub fn feature_table(found: &Found, matching: Option<&Target>, tol: f64, floor: 
         }
         return t;
     };
+    compared_table(&crate::search::matching::compare(
+        &found.finding,
+        &target.features,
+        tol,
+        floor,
+    ))
+}
+
+/// A table of compared features: value, target, allowed, distance, how compared, and MISMATCH
+/// where it does not match.
+fn compared_table(compared: &[crate::search::matching::Compared]) -> String {
     let mut t = format!(
         "{:<40} {:>14} {:>14} {:>10} {:>9}  {}\n",
         "feature", "reproducer", "target", "allowed", "distance", "compared as"
     );
-    for c in crate::search::matching::compare(&found.finding, &target.features, tol, floor) {
+    for c in compared {
         let value = c.value.map_or("-".to_string(), |v| format!("{v:.6}"));
         let kind = match c.kind {
             crate::search::matching::Kind::Timing => "time, within tolerance",

@@ -218,6 +218,7 @@ fn search_reports() {
         found: None,
         cases: 12,
         shrink_runs: 3,
+        nearest: None,
     };
     assert_eq!(
         search_not_found("rto-backoff", &outcome, 1.26),

@@ -135,6 +135,13 @@ pub fn distance(compared: &[Compared]) -> f64 {
     compared.iter().map(|c| c.distance).fold(0.0, f64::max)
 }
 
+/// How far a comparison is from a match, for ranking near misses: the sum of the features'
+/// distances, each capped at 10, so a case with fewer features off (an exact one off counts 10)
+/// ranks closer, and among those the smaller differences.
+pub fn score(compared: &[Compared]) -> f64 {
+    compared.iter().map(|c| c.distance.min(10.0)).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,6 +174,20 @@ pub struct Outcome {
     pub cases: u64,
     /// Simulations spent shrinking.
     pub shrink_runs: u64,
+    /// With a target and no match: the case whose finding came closest (smallest largest
+    /// feature distance), with every feature compared.
+    pub nearest: Option<Nearest>,
+}
+
+/// The closest case of a search that found no match.
+#[derive(Debug, Clone)]
+pub struct Nearest {
+    /// The case.
+    pub scenario: Scenario,
+    /// Its finding of the signature.
+    pub finding: Finding,
+    /// Every target feature compared with it.
+    pub compared: Vec<matching::Compared>,
 }
 
 /// Searches around `base` for a reproducer; `progress(runs_so_far, cases_budget)` is called after
@@ -187,14 +201,33 @@ pub fn search(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Outcome, SearchError> {
     check_signature(&opts.target)?;
+    // The closest non-matching case so far: (its distance, the case, its finding).
+    let nearest: RefCell<Option<(f64, Scenario, Finding)>> = RefCell::new(None);
     let evaluate_target = |s: &Scenario| {
-        evaluate(
-            s,
-            &opts.target,
-            opts.matching.as_ref(),
-            opts.tolerance,
-            opts.min_tolerance,
-        )
+        let report = simulate(s, &mut (), Analyse::Yes).ok()?;
+        let mut of_signature = report
+            .summary
+            .findings
+            .into_iter()
+            .filter(|f| f.signature == opts.target);
+        let Some(target) = opts.matching.as_ref() else {
+            return of_signature.next();
+        };
+        let mut found = None;
+        for f in of_signature {
+            let compared =
+                matching::compare(&f, &target.features, opts.tolerance, opts.min_tolerance);
+            if compared.iter().all(|c| c.matches) {
+                found = Some(f);
+                break;
+            }
+            let d = matching::score(&compared);
+            let mut best = nearest.borrow_mut();
+            if best.as_ref().is_none_or(|(b, _, _)| d < *b) {
+                *best = Some((d, s.clone(), f));
+            }
+        }
+        found
     };
     let falsified = falsify(
         base,
@@ -216,12 +249,23 @@ pub fn search(
                 found: Some(Found { scenario, finding }),
                 cases,
                 shrink_runs: falsified.runs - cases,
+                nearest: None,
             })
         }
         None => Ok(Outcome {
             found: None,
             cases,
             shrink_runs: 0,
+            nearest: nearest.into_inner().and_then(|(_, scenario, finding)| {
+                let t = opts.matching.as_ref()?;
+                let compared =
+                    matching::compare(&finding, &t.features, opts.tolerance, opts.min_tolerance);
+                Some(Nearest {
+                    scenario,
+                    finding,
+                    compared,
+                })
+            }),
         }),
     }
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use crate::{root, scratch};
 
-fn tcpsim(args: &[&str]) -> Output {
+pub(crate) fn tcpsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tcpsim"))
         .args(args)
         .current_dir(root())

@@ -7,7 +7,7 @@ use tcpsim::run_trace;
 use crate::{model, root};
 
 /// The text of every `<text>` element.
-fn texts(svg: &str) -> Vec<String> {
+pub(crate) fn texts(svg: &str) -> Vec<String> {
     svg.split("<text")
         .skip(1)
         .filter_map(|r| Some(r[r.find('>')? + 1..r.find("</text>")?].trim().to_string()))

@@ -2,17 +2,11 @@
 //! the capture shows it and as seconds since its first packet; `plot --from/--to` take both forms;
 //! an empty window is an error; captures are drawn in the same orientation as runs.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::cli::tcpsim;
+use crate::plots::texts;
 use crate::{root, scratch};
-
-fn tcpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tcpsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("runs")
-}
 
 fn ok(o: &Output) -> String {
     assert_eq!(
@@ -25,14 +19,6 @@ fn ok(o: &Output) -> String {
 }
 
 const B: &str = "tests/data/observed/esp32-wifi-stale-fin-b.txt";
-
-/// The `<text>` elements of an SVG, in document order.
-fn texts(svg: &str) -> Vec<String> {
-    svg.split("<text")
-        .skip(1)
-        .filter_map(|r| Some(r[r.find('>')? + 1..r.find("</text>")?].trim().to_string()))
-        .collect()
-}
 
 // Proves `analyze` shows times as the capture prints them (13:52:27.497668, a tcpdump time of day)
 // and as seconds since its first packet, in the text and in the JSON (`*_s` and `*_time`), where

@@ -148,12 +148,32 @@ pub fn evaluate(
     tol: f64,
     floor: f64,
 ) -> Option<Finding> {
+    evaluate_with(s, signature, target, (tol, floor), &mut |_, _| {})
+}
+
+/// As [`evaluate`]; `miss` is handed every finding of `signature` that does not match the target,
+/// with its comparison (for the search's nearest miss).
+fn evaluate_with(
+    s: &Scenario,
+    signature: &str,
+    target: Option<&Target>,
+    (tol, floor): (f64, f64),
+    miss: &mut dyn FnMut(Finding, Vec<matching::Compared>),
+) -> Option<Finding> {
     let report = simulate(s, &mut (), Analyse::Yes).ok()?;
-    report
-        .summary
-        .findings
-        .into_iter()
-        .find(|f| f.signature == signature && target.is_none_or(|t| matches(f, t, tol, floor)))
+    let mut of_signature =
+        (report.summary.findings.into_iter()).filter(|f| f.signature == signature);
+    let Some(target) = target else {
+        return of_signature.next();
+    };
+    for f in of_signature {
+        let compared = matching::compare(&f, &target.features, tol, floor);
+        if compared.iter().all(|c| c.matches) {
+            return Some(f);
+        }
+        miss(f, compared);
+    }
+    None
 }
 
 /// A reproducer.
@@ -204,30 +224,20 @@ pub fn search(
     // The closest non-matching case so far: (its distance, the case, its finding).
     let nearest: RefCell<Option<(f64, Scenario, Finding)>> = RefCell::new(None);
     let evaluate_target = |s: &Scenario| {
-        let report = simulate(s, &mut (), Analyse::Yes).ok()?;
-        let mut of_signature = report
-            .summary
-            .findings
-            .into_iter()
-            .filter(|f| f.signature == opts.target);
-        let Some(target) = opts.matching.as_ref() else {
-            return of_signature.next();
-        };
-        let mut found = None;
-        for f in of_signature {
-            let compared =
-                matching::compare(&f, &target.features, opts.tolerance, opts.min_tolerance);
-            if compared.iter().all(|c| c.matches) {
-                found = Some(f);
-                break;
-            }
-            let d = matching::score(&compared);
-            let mut best = nearest.borrow_mut();
-            if best.as_ref().is_none_or(|(b, _, _)| d < *b) {
-                *best = Some((d, s.clone(), f));
-            }
-        }
-        found
+        let tolerance = (opts.tolerance, opts.min_tolerance);
+        evaluate_with(
+            s,
+            &opts.target,
+            opts.matching.as_ref(),
+            tolerance,
+            &mut |f, compared| {
+                let d = matching::score(&compared);
+                let mut best = nearest.borrow_mut();
+                if best.as_ref().is_none_or(|(b, _, _)| d < *b) {
+                    *best = Some((d, s.clone(), f));
+                }
+            },
+        )
     };
     let falsified = falsify(
         base,

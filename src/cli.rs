@@ -102,13 +102,22 @@ pub struct SearchArgs {
     /// A capture whose finding's features the reproducer must match.
     #[arg(long = "match", value_name = "CAPTURE")]
     pub matching: Option<PathBuf>,
-    /// Relative tolerance of a timing feature's match (the floor is 0.5 s; yes/no features and
-    /// counts match exactly, bounds as bounds).
-    #[arg(long, default_value_t = 0.25)]
+    /// Relative tolerance of a timing feature's match (yes/no features and counts match exactly,
+    /// bounds as bounds).
+    #[arg(long, default_value_t = 0.05)]
     pub tolerance: f64,
-    /// Cases to try.
+    /// Absolute floor of a timing feature's tolerance, in seconds (the larger of the two applies).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.1)]
+    pub floor: f64,
+    /// Cases to generate before refining.
     #[arg(long, default_value_t = 500)]
     pub cases: u32,
+    /// With --match: most simulations refining the closest case towards the capture.
+    #[arg(long, value_name = "RUNS", default_value_t = 1000)]
+    pub refine: u32,
+    /// Worker threads of the refinement (default: every core; the result does not depend on it).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
     /// Seed of the search (same seed, same result).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -258,7 +267,7 @@ mod tests {
             (a.target.as_str(), a.cases, a.seed),
             ("rto-backoff", 500, 0)
         );
-        assert_eq!(a.tolerance, 0.25);
+        assert_eq!((a.tolerance, a.floor, a.refine), (0.05, 0.1, 1000));
         assert!(Cli::try_parse_from(["tcpsim", "run", "m.toml", "--duration", "ten"]).is_err());
     }
 }

@@ -160,8 +160,10 @@ fn show_progress(bar: &ProgressBar, done: u64, total: u64) {
 
 fn search(a: SearchArgs) -> Result<ExitCode> {
     use tcpsim::search::{SearchOptions, reproducer_toml, target_from_capture};
-    if !(a.tolerance >= 0.0 && a.tolerance.is_finite()) {
-        anyhow::bail!("--tolerance: {} must be a non-negative number", a.tolerance);
+    for (flag, v) in [("--tolerance", a.tolerance), ("--floor", a.floor)] {
+        if !(v >= 0.0 && v.is_finite()) {
+            anyhow::bail!("{flag}: {v} must be a non-negative number");
+        }
     }
     let base = Scenario::load(&a.model)?;
     tcpsim::search::check_signature(&a.target)?;
@@ -174,6 +176,9 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
     opts.cases = a.cases;
     opts.seed = a.seed;
     opts.tolerance = a.tolerance;
+    opts.min_tolerance = a.floor;
+    opts.refine = a.refine;
+    opts.threads = tcpsim::search::sweep::threads(a.jobs);
     if let Some(c) = &a.matching {
         opts.matching = Some(target_from_capture(c, &a.target)?);
     }

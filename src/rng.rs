@@ -22,6 +22,8 @@ pub enum Stream {
     Server = 5,
     /// The station's power-save wake phase.
     PowerSave = 6,
+    /// `tcpsim search`'s refinement moves (seeded by the search seed, not a model's).
+    Search = 7,
 }
 
 /// A seeded random stream.

@@ -13,8 +13,9 @@ use crate::search::{Found, Outcome, Target};
 /// `wall_s` seconds.
 pub fn search_not_found(target: &str, outcome: &Outcome, wall_s: f64) -> String {
     let mut report = format!(
-        "no {target} reproducer in {} case(s) ({wall_s:.1} s); widen the model's [search] ranges or try more --cases\n",
-        outcome.cases
+        "no {target} reproducer in {} case(s){} ({wall_s:.1} s); widen the model's [search] ranges or try more --cases\n",
+        outcome.cases,
+        refined(outcome),
     );
     if let Some(n) = &outcome.nearest {
         let _ = write!(
@@ -23,8 +24,24 @@ pub fn search_not_found(target: &str, outcome: &Outcome, wall_s: f64) -> String 
             n.finding.at_s
         );
         report += &compared_table(&n.compared);
+        let _ = write!(
+            report,
+            "\nthe nearest case (run it with `tcpsim run` to see the episode):\n\n{}",
+            n.scenario.to_toml()
+        );
     }
     report
+}
+
+/// ", refined in N run(s) (score A → B)" when the search refined, else nothing.
+fn refined(outcome: &Outcome) -> String {
+    match outcome.refined {
+        Some((from, to)) => format!(
+            ", refined in {} run(s) (score {from:.3} → {to:.3}, the sum of the feature distances)",
+            outcome.refine_runs
+        ),
+        None => String::new(),
+    }
 }
 
 /// The report of a search that found `found`: how long it took, where the reproducer `model_text`
@@ -40,9 +57,10 @@ pub fn search_found(
     wall_s: f64,
 ) -> String {
     let mut report = format!(
-        "found {target} after {} case(s), shrunk in {} run(s), {wall_s:.1} s; reproducer: {}\n\n{}\n",
+        "found {target} after {} case(s), shrunk in {} run(s){}, {wall_s:.1} s; reproducer: {}\n\n{}\n",
         outcome.cases,
         outcome.shrink_runs,
+        refined(outcome),
         path.display(),
         model_text
     );

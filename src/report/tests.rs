@@ -218,6 +218,8 @@ fn search_reports() {
         found: None,
         cases: 12,
         shrink_runs: 3,
+        refine_runs: 0,
+        refined: None,
         nearest: None,
     };
     assert_eq!(
@@ -259,6 +261,20 @@ fn search_reports() {
             "0.500000",
             "0.500"
         )
+    );
+    // A refined search says how many runs refining took and the score before and after.
+    let refined = Outcome {
+        refine_runs: 208,
+        refined: Some((21.5, 0.25)),
+        ..outcome.clone()
+    };
+    assert!(
+        search_not_found("rto-backoff", &refined, 1.0).starts_with(
+            "no rto-backoff reproducer in 12 case(s), refined in 208 run(s) (score 21.500 → 0.250, \
+             the sum of the feature distances) (1.0 s)"
+        ),
+        "{}",
+        search_not_found("rto-backoff", &refined, 1.0)
     );
     assert_eq!(
         feature_table(&found, None, 0.0, 0.0),

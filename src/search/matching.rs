@@ -135,11 +135,20 @@ pub fn distance(compared: &[Compared]) -> f64 {
     compared.iter().map(|c| c.distance).fold(0.0, f64::max)
 }
 
-/// How far a comparison is from a match, for ranking near misses: the sum of the features'
-/// distances, each capped at 10, so a case with fewer features off (an exact one off counts 10)
-/// ranks closer, and among those the smaller differences.
+/// How far a comparison is from a match, for ranking near misses and for the refinement: the sum
+/// of the features' distances, a measured one capped at 10 and an exact one that differs (or a
+/// feature the finding lacks) counted 100. So the shape of the episode comes first (a yes/no
+/// feature is what a local change of timings cannot fix), then fewer timings off, then smaller
+/// differences.
 pub fn score(compared: &[Compared]) -> f64 {
-    compared.iter().map(|c| c.distance.min(10.0)).sum()
+    let each = |c: &Compared| {
+        if c.distance.is_infinite() {
+            100.0
+        } else {
+            c.distance.min(10.0)
+        }
+    };
+    compared.iter().map(each).sum()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 pub mod matching;
 pub mod mitigate;
+pub mod refine;
 mod strategy;
 pub mod sweep;
 
@@ -46,19 +47,27 @@ pub struct SearchOptions {
     pub min_tolerance: f64,
     /// Most shrinking steps (each a simulation).
     pub max_shrink_iters: u32,
+    /// With a target: most simulations of the refinement after the generation phase
+    /// ([`refine::refine`]).
+    pub refine: u32,
+    /// Worker threads of the refinement (the result does not depend on them).
+    pub threads: usize,
 }
 
 impl SearchOptions {
-    /// Defaults: 500 cases, seed 0, 25 % or 0.5 s (whichever is larger), 200 shrink steps.
+    /// Defaults: 500 cases, seed 0, 5 % or 0.1 s (whichever is larger), 200 shrink steps, 1,000
+    /// refinement runs, one thread.
     pub fn new(target: &str) -> SearchOptions {
         SearchOptions {
             target: target.to_string(),
             matching: None,
             cases: 500,
             seed: 0,
-            tolerance: 0.25,
-            min_tolerance: 0.5,
+            tolerance: 0.05,
+            min_tolerance: 0.1,
             max_shrink_iters: 200,
+            refine: 1000,
+            threads: 1,
         }
     }
 }
@@ -194,8 +203,12 @@ pub struct Outcome {
     pub cases: u64,
     /// Simulations spent shrinking.
     pub shrink_runs: u64,
-    /// With a target and no match: the case whose finding came closest (smallest largest
-    /// feature distance), with every feature compared.
+    /// With a target: simulations spent refining (and simplifying) after the generation phase.
+    pub refine_runs: u64,
+    /// With a target: the [`matching::score`] the refinement started from and ended with.
+    pub refined: Option<(f64, f64)>,
+    /// With a target and no match: the case whose finding came closest ([`matching::score`]), with
+    /// every feature compared.
     pub nearest: Option<Nearest>,
 }
 
@@ -210,8 +223,21 @@ pub struct Nearest {
     pub compared: Vec<matching::Compared>,
 }
 
-/// Searches around `base` for a reproducer; `progress(runs_so_far, cases_budget)` is called after
+/// Searches around `base` for a reproducer; `progress(runs_so_far, budget)` is called after
 /// every simulation.
+///
+/// Without a target: proptest draws cases until one shows the signature, then shrinks it. With a
+/// target capture, in three phases:
+/// 1. generation: proptest draws cases until one matches the target loosely (five times the
+///    tolerance, at least 25 % or 0.5 s), and shrinks it keeping that loose match;
+/// 2. refinement ([`refine::refine`]): from the better of the shrunk case and the closest case
+///    seen (so a search whose generation matched nothing still refines its nearest miss), a local
+///    search improves the distance to the target within `opts.refine` simulations;
+/// 3. simplification: every knob that does not help goes back to the model's value, keeping the
+///    match.
+///
+/// The result is a reproducer when the refined case matches at the tolerance, else the nearest
+/// miss.
 ///
 /// # Errors
 /// An unknown signature.
@@ -221,24 +247,22 @@ pub fn search(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Outcome, SearchError> {
     check_signature(&opts.target)?;
-    // The closest non-matching case so far: (its distance, the case, its finding).
-    let nearest: RefCell<Option<(f64, Scenario, Finding)>> = RefCell::new(None);
-    let evaluate_target = |s: &Scenario| {
-        let tolerance = (opts.tolerance, opts.min_tolerance);
-        evaluate_with(
-            s,
-            &opts.target,
-            opts.matching.as_ref(),
-            tolerance,
-            &mut |f, compared| {
-                let d = matching::score(&compared);
-                let mut best = nearest.borrow_mut();
-                if best.as_ref().is_none_or(|(b, _, _)| d < *b) {
-                    *best = Some((d, s.clone(), f));
-                }
-            },
-        )
+    let Some(target) = &opts.matching else {
+        return Ok(search_signature(base, opts, progress));
     };
+    let goal = refine::Goal {
+        signature: &opts.target,
+        target,
+        tol: opts.tolerance,
+        floor: opts.min_tolerance,
+    };
+    let (loose_tol, loose_floor) = (
+        (opts.tolerance * 5.0).max(0.25),
+        (opts.min_tolerance * 5.0).max(0.5),
+    );
+    // The closest case of the generation phase, at the tolerance.
+    let nearest: RefCell<Option<refine::Scored>> = RefCell::new(None);
+    let budget = u64::from(opts.cases) + u64::from(opts.refine);
     let falsified = falsify(
         base,
         &Falsify {
@@ -246,37 +270,104 @@ pub fn search(
             seed: opts.seed,
             max_shrink_iters: opts.max_shrink_iters,
         },
-        &|s| evaluate_target(s).is_some(),
+        &|s| {
+            let Some(scored) = goal.score(s) else {
+                return false;
+            };
+            let loose =
+                matching::compare(&scored.finding, &target.features, loose_tol, loose_floor);
+            let mut best = nearest.borrow_mut();
+            if best.as_ref().is_none_or(|b| scored.score < b.score) {
+                *best = Some(scored);
+            }
+            loose.iter().all(|c| c.matches)
+        },
+        &mut |d, _| progress(d, budget),
+    );
+    let cases = falsified.first_failure.unwrap_or(falsified.runs);
+    let shrunk = (falsified.counterexample.as_ref()).and_then(|s| goal.score(s));
+    let start = match (shrunk, nearest.into_inner()) {
+        (Some(a), Some(b)) if b.score < a.score => Some(b),
+        (Some(a), _) => Some(a),
+        (None, b) => b,
+    };
+    let mut outcome = Outcome {
+        found: None,
+        cases,
+        shrink_runs: falsified.runs - cases,
+        refine_runs: 0,
+        refined: None,
+        nearest: None,
+    };
+    let Some(start) = start else {
+        return Ok(outcome);
+    };
+    let done = falsified.runs;
+    let refined = refine::refine(
+        base,
+        start,
+        &goal,
+        &refine::Budget {
+            runs: opts.refine,
+            seed: opts.seed,
+            threads: opts.threads,
+        },
+        &mut |r, _| progress(done + r, budget),
+    );
+    outcome.refine_runs = refined.runs;
+    outcome.refined = Some((refined.start_score, refined.best.score));
+    let best = refined.best;
+    if best.matches() {
+        let mut scenario = best.scenario;
+        scenario.name = format!("{}-{}", base.name, opts.target);
+        outcome.found = Some(Found {
+            scenario,
+            finding: best.finding,
+        });
+    } else {
+        outcome.nearest = Some(Nearest {
+            scenario: best.scenario,
+            finding: best.finding,
+            compared: best.compared,
+        });
+    }
+    Ok(outcome)
+}
+
+/// The search without a target: the first case that shows the signature, shrunk.
+fn search_signature(
+    base: &Scenario,
+    opts: &SearchOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Outcome {
+    let falsified = falsify(
+        base,
+        &Falsify {
+            cases: opts.cases,
+            seed: opts.seed,
+            max_shrink_iters: opts.max_shrink_iters,
+        },
+        &|s| evaluate(s, &opts.target, None, 0.0, 0.0).is_some(),
         progress,
     );
     let cases = falsified.first_failure.unwrap_or(falsified.runs);
-    match falsified.counterexample {
-        Some(mut scenario) => {
-            let finding = evaluate_target(&scenario)
-                .expect("the shrunk reproducer reproduces (simulations are deterministic)");
-            scenario.name = format!("{}-{}", base.name, opts.target);
-            Ok(Outcome {
-                found: Some(Found { scenario, finding }),
-                cases,
-                shrink_runs: falsified.runs - cases,
-                nearest: None,
-            })
-        }
-        None => Ok(Outcome {
-            found: None,
-            cases,
-            shrink_runs: 0,
-            nearest: nearest.into_inner().and_then(|(_, scenario, finding)| {
-                let t = opts.matching.as_ref()?;
-                let compared =
-                    matching::compare(&finding, &t.features, opts.tolerance, opts.min_tolerance);
-                Some(Nearest {
-                    scenario,
-                    finding,
-                    compared,
-                })
-            }),
-        }),
+    let found = falsified.counterexample.map(|mut scenario| {
+        let finding = evaluate(&scenario, &opts.target, None, 0.0, 0.0)
+            .expect("the shrunk reproducer reproduces (simulations are deterministic)");
+        scenario.name = format!("{}-{}", base.name, opts.target);
+        Found { scenario, finding }
+    });
+    Outcome {
+        shrink_runs: if found.is_some() {
+            falsified.runs - cases
+        } else {
+            0
+        },
+        found,
+        cases,
+        refine_runs: 0,
+        refined: None,
+        nearest: None,
     }
 }
 

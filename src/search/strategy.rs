@@ -117,7 +117,7 @@ fn interval(sp: &SearchSpace, app: &AppModel) -> BoxedStrategy<Dur> {
 
 /// The windows of a draw as a schedule: sorted, non-overlapping (a window starting inside the
 /// previous one is moved to just after it).
-fn schedule(mut w: Vec<(u64, u64)>) -> OutageSchedule {
+pub(super) fn schedule(mut w: Vec<(u64, u64)>) -> OutageSchedule {
     w.sort_unstable();
     let mut list = Vec::new();
     let mut end = 0;

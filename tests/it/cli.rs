@@ -510,7 +510,7 @@ fn search_sweep_mitigate_cli() {
         "search",
         "models/esp32-wifi-generic.toml",
         "--target",
-        "close-wait-stuck",
+        "one-way-stall",
         "--cases",
         "3",
         "--out",

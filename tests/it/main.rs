@@ -12,6 +12,7 @@ mod plots;
 mod props;
 mod reliability;
 mod search;
+mod search_field;
 mod text_formats;
 mod time_base;
 

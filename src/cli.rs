@@ -118,6 +118,16 @@ pub struct SearchArgs {
     /// Worker threads of the refinement (default: every core; the result does not depend on it).
     #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// With --match: run the reproducer with this many seeds (its own, +1, ...) and report how
+    /// often it matches; 0 skips it.
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub seeds: u32,
+    /// With --match: the least fraction of those seeds that must match, else no reproducer (exit 1).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub min_rate: f64,
+    /// Print the result as JSON (features compared, nearest miss, robustness, ranges at their ends).
+    #[arg(long)]
+    pub json: bool,
     /// Seed of the search (same seed, same result).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -127,6 +137,36 @@ pub struct SearchArgs {
     /// Replace the output file if it exists (never an input).
     #[arg(long)]
     pub force: bool,
+}
+
+impl SearchArgs {
+    /// The search options these arguments ask for (the target capture is read later).
+    ///
+    /// # Errors
+    /// A tolerance, floor or rate out of range, or too many seeds.
+    pub fn options(&self) -> anyhow::Result<tcpsim::search::SearchOptions> {
+        for (flag, v) in [("--tolerance", self.tolerance), ("--floor", self.floor)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                anyhow::bail!("{flag}: {v} must be a non-negative number");
+            }
+        }
+        if !(0.0..=1.0).contains(&self.min_rate) {
+            anyhow::bail!(
+                "--min-rate: {} must be a fraction from 0 to 1",
+                self.min_rate
+            );
+        }
+        tcpsim::search::sweep::check_seeds(self.seeds.max(1))?;
+        let mut opts = tcpsim::search::SearchOptions::new(&self.target);
+        opts.cases = self.cases;
+        opts.seed = self.seed;
+        opts.tolerance = self.tolerance;
+        opts.min_tolerance = self.floor;
+        opts.refine = self.refine;
+        opts.threads = tcpsim::search::sweep::threads(self.jobs);
+        (opts.seeds, opts.min_rate) = (self.seeds, self.min_rate);
+        Ok(opts)
+    }
 }
 
 /// The arguments of `tcpsim sweep`.

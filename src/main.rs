@@ -159,12 +159,8 @@ fn show_progress(bar: &ProgressBar, done: u64, total: u64) {
 }
 
 fn search(a: SearchArgs) -> Result<ExitCode> {
-    use tcpsim::search::{SearchOptions, reproducer_toml, target_from_capture};
-    for (flag, v) in [("--tolerance", a.tolerance), ("--floor", a.floor)] {
-        if !(v >= 0.0 && v.is_finite()) {
-            anyhow::bail!("{flag}: {v} must be a non-negative number");
-        }
-    }
+    use tcpsim::search::{reproducer_toml, target_from_capture};
+    let mut opts = a.options()?;
     let base = Scenario::load(&a.model)?;
     tcpsim::search::check_signature(&a.target)?;
     let path = (a.out.clone())
@@ -172,13 +168,6 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
     let inputs = [&a.model, a.matching.as_ref().unwrap_or(&a.model)];
     // Checked before the search (no minutes lost to a refusal) and again before writing.
     fsio::ensure_output_file(&path, &inputs, a.force)?;
-    let mut opts = SearchOptions::new(&a.target);
-    opts.cases = a.cases;
-    opts.seed = a.seed;
-    opts.tolerance = a.tolerance;
-    opts.min_tolerance = a.floor;
-    opts.refine = a.refine;
-    opts.threads = tcpsim::search::sweep::threads(a.jobs);
     if let Some(c) = &a.matching {
         opts.matching = Some(target_from_capture(c, &a.target)?);
     }
@@ -187,19 +176,22 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
     let outcome = tcpsim::search::search(&base, &opts, &mut |d, t| show_progress(&bar, d, t))?;
     let wall = started.elapsed().as_secs_f64();
     bar.abandon();
-    let Some(found) = &outcome.found else {
-        out(&report::search_not_found(&a.target, &outcome, wall))?;
-        return Ok(ExitCode::from(1));
-    };
-    let text = reproducer_toml(found, &opts, &outcome);
-    fsio::ensure_output_file(&path, &inputs, a.force)?;
-    fsio::create_parent_dir(&path)?;
-    fsio::write_atomic(&path, text.as_bytes())?;
-    let matching = (opts.matching.as_ref()).map(|t| (t, opts.tolerance, opts.min_tolerance));
-    out(&report::search_found(
-        &a.target, &outcome, found, matching, &path, &text, wall,
+    let found = (outcome.found.as_ref()).filter(|_| outcome.meets(a.min_rate));
+    let text = found.map(|f| reproducer_toml(f, &opts, &outcome));
+    if let Some(text) = &text {
+        fsio::ensure_output_file(&path, &inputs, a.force)?;
+        fsio::create_parent_dir(&path)?;
+        fsio::write_atomic(&path, text.as_bytes())?;
+    }
+    let written = text.as_deref().map(|t| (path.as_path(), t));
+    out(&report::search_report(
+        &outcome, &opts, written, a.json, wall,
     ))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if text.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn sweep(a: SweepArgs) -> Result<ExitCode> {

@@ -21,7 +21,9 @@ use crate::run::Report;
 use crate::search::mitigate::Row;
 
 pub use analyze::{analyze_json, analyze_text, skipped_lines_warning};
-pub use search::{feature_table, search_found, search_not_found};
+pub use search::{
+    feature_table, robustness_line, search_found, search_json, search_not_found, search_report,
+};
 pub use test::{junit, test_result, test_totals};
 
 /// The `check` line of a valid model: `PATH: ok (NAME, seed SEED, DURATION)`.

@@ -221,6 +221,8 @@ fn search_reports() {
         refine_runs: 0,
         refined: None,
         nearest: None,
+        robustness: None,
+        at_bounds: Vec::new(),
     };
     assert_eq!(
         search_not_found("rto-backoff", &outcome, 1.26),

@@ -16,6 +16,7 @@ pub mod mitigate;
 pub mod refine;
 mod strategy;
 pub mod sweep;
+pub mod verdict;
 
 pub use strategy::{replay, strategy};
 
@@ -52,11 +53,16 @@ pub struct SearchOptions {
     pub refine: u32,
     /// Worker threads of the refinement (the result does not depend on them).
     pub threads: usize,
+    /// With a target: seeds the reproducer is run with to measure how often it matches
+    /// ([`verdict::robustness`]); 0 skips it.
+    pub seeds: u32,
+    /// With a target: the least fraction of those seeds that must match for a reproducer.
+    pub min_rate: f64,
 }
 
 impl SearchOptions {
     /// Defaults: 500 cases, seed 0, 5 % or 0.1 s (whichever is larger), 200 shrink steps, 1,000
-    /// refinement runs, one thread.
+    /// refinement runs, one thread, robustness over 10 seeds with no least rate.
     pub fn new(target: &str) -> SearchOptions {
         SearchOptions {
             target: target.to_string(),
@@ -68,6 +74,8 @@ impl SearchOptions {
             max_shrink_iters: 200,
             refine: 1000,
             threads: 1,
+            seeds: 10,
+            min_rate: 0.0,
         }
     }
 }
@@ -210,6 +218,18 @@ pub struct Outcome {
     /// With a target and no match: the case whose finding came closest ([`matching::score`]), with
     /// every feature compared.
     pub nearest: Option<Nearest>,
+    /// With a target and a reproducer: how often it matches over `SearchOptions::seeds` seeds.
+    pub robustness: Option<verdict::Robustness>,
+    /// With a target: the `[search]` ranges the result (reproducer or nearest miss) sits at an end
+    /// of ([`verdict::at_bounds`]).
+    pub at_bounds: Vec<String>,
+}
+
+impl Outcome {
+    /// Whether the reproducer's robustness reaches `min_rate` (true when it was not measured).
+    pub fn meets(&self, min_rate: f64) -> bool {
+        self.robustness.is_none_or(|r| r.rate() >= min_rate)
+    }
 }
 
 /// The closest case of a search that found no match.
@@ -298,6 +318,8 @@ pub fn search(
         refine_runs: 0,
         refined: None,
         nearest: None,
+        robustness: None,
+        at_bounds: Vec::new(),
     };
     let Some(start) = start else {
         return Ok(outcome);
@@ -317,7 +339,12 @@ pub fn search(
     outcome.refine_runs = refined.runs;
     outcome.refined = Some((refined.start_score, refined.best.score));
     let best = refined.best;
+    outcome.at_bounds = verdict::at_bounds(base, &best.scenario);
     if best.matches() {
+        if opts.seeds > 0 {
+            let r = verdict::robustness(&best.scenario, &goal, opts.seeds, opts.threads);
+            outcome.robustness = Some(r);
+        }
         let mut scenario = best.scenario;
         scenario.name = format!("{}-{}", base.name, opts.target);
         outcome.found = Some(Found {
@@ -368,6 +395,8 @@ fn search_signature(
         refine_runs: 0,
         refined: None,
         nearest: None,
+        robustness: None,
+        at_bounds: Vec::new(),
     }
 }
 

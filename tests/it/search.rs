@@ -324,16 +324,18 @@ fn mitigate_set_and_json_outcomes() {
 }
 
 // Proves a search without a match tells the truth and gives something to work with (issue 10,
-// item 4): capture b's 31 s class is not found from the generic model in 60 cases; the outcome
-// carries the nearest miss with every target feature compared (the mismatches among them), and
-// the CLI prints it and exits 1 without writing a reproducer. Fewer features off ranks closer:
-// the nearest has fewer mismatches than the first non-matching case would have had at worst.
+// item 4): capture b's 31 s class is not found from the generic model in 60 generated cases
+// without refinement; the outcome carries the nearest miss with every target feature compared (the
+// mismatches among them), and the CLI prints it and exits 1 without writing a reproducer; `--json`
+// gives the same as a document (status, every compared feature, the nearest case's model). Fewer
+// features off ranks closer: the nearest has fewer mismatches than there are features.
 #[test]
 fn nearest_miss_when_nothing_matches() {
     let base = model("esp32-wifi-generic.toml");
     let cap_b = root().join("tests/data/observed/esp32-wifi-stale-fin-b.txt");
     let mut opts = SearchOptions::new("stale-seq-after-fin");
     opts.cases = 60;
+    opts.refine = 0;
     opts.matching = Some(target_from_capture(&cap_b, "stale-seq-after-fin").unwrap());
     let outcome = search(&base, &opts, &mut |_, _| {}).unwrap();
     assert!(outcome.found.is_none());
@@ -360,6 +362,8 @@ fn nearest_miss_when_nothing_matches() {
             "tests/data/observed/esp32-wifi-stale-fin-b.txt",
             "--cases",
             "60",
+            "--refine",
+            "0",
             "--out",
         ])
         .arg(&out)
@@ -373,4 +377,79 @@ fn nearest_miss_when_nothing_matches() {
         "{text}"
     );
     assert!(!out.exists());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args(["search", "models/esp32-wifi-generic.toml"])
+        .args(["--target", "stale-seq-after-fin", "--cases", "60"])
+        .args(["--match", "tests/data/observed/esp32-wifi-stale-fin-b.txt"])
+        .args(["--refine", "0", "--json", "--out"])
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["status"], "no-match");
+    assert!(doc["reproducer"].is_null() && doc["finding"].is_null());
+    let near = &doc["nearest"]["compared"];
+    assert_eq!(near.as_array().unwrap().len(), compared.len());
+    assert!(
+        near.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["matches"] == false)
+    );
+    assert!(
+        doc["nearest"]["model"]
+            .as_str()
+            .unwrap()
+            .contains("[link.outage]")
+    );
+    assert!(doc["at_bounds"].is_array());
+    assert!(!out.exists());
+}
+
+// Proves robustness is measured and can be required (item 5): the reproducer of the hand-made
+// capture d (FIN retransmitted) matches on its own seed but not on every one of 10 (its FIN's loss
+// and the station's timing depend on the seed's draws), so `--min-rate 1` refuses it: exit 1, no
+// file, status "below-min-rate" with the counts; capture b's reproducer matches on all 10 seeds
+// and is written with status "found".
+#[test]
+fn robustness_over_seeds_and_min_rate() {
+    let out = root().join("target/robustness-d.toml");
+    let _ = std::fs::remove_file(&out);
+    let run = |capture: &str, min_rate: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+            .args(["search", "models/esp32-wifi-generic.toml"])
+            .args(["--target", "stale-seq-after-fin", "--json", "--force"])
+            .args(["--match", capture, "--min-rate", min_rate, "--out"])
+            .arg(&out)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (o.status.code(), doc)
+    };
+    let (code, doc) = run("tests/data/unseen/esp32-wifi-stale-fin-d.txt", "1");
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(doc["status"], "below-min-rate");
+    let r = &doc["robustness"];
+    assert_eq!(r["seeds"], 10);
+    assert!(
+        r["matched"].as_u64().unwrap() >= 1 && r["matched"].as_u64().unwrap() < 10,
+        "{r}"
+    );
+    assert!(doc["reproducer"].is_null() && !out.exists());
+    let (code, doc) = run("tests/data/observed/esp32-wifi-stale-fin-b.txt", "1");
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["status"], "found");
+    assert_eq!(doc["robustness"]["matched"], 10);
+    assert_eq!(doc["reproducer"], out.display().to_string());
+    assert!(out.is_file());
+    assert!(
+        doc["compared"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["matches"] == true)
+    );
 }

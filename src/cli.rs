@@ -128,6 +128,10 @@ pub struct SearchArgs {
     /// Print the result as JSON (features compared, nearest miss, robustness, ranges at their ends).
     #[arg(long)]
     pub json: bool,
+    /// With --match: also draw the capture above the reproducer, aligned at the FIN, beside the
+    /// reproducer (its path with .compare.svg).
+    #[arg(long)]
+    pub plot: bool,
     /// Seed of the search (same seed, same result).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -140,6 +144,17 @@ pub struct SearchArgs {
 }
 
 impl SearchArgs {
+    /// Where the reproducer goes (`--out`, default `runs/<model>-<signature>.toml`) and, with
+    /// `--plot` and `--match`, its comparison plot (beside it, `.compare.svg`).
+    pub fn outputs(&self, model_name: &str) -> (PathBuf, Option<PathBuf>) {
+        let path = (self.out.clone()).unwrap_or_else(|| {
+            PathBuf::from("runs").join(format!("{model_name}-{}.toml", self.target))
+        });
+        let plot =
+            (self.plot && self.matching.is_some()).then(|| path.with_extension("compare.svg"));
+        (path, plot)
+    }
+
     /// The search options these arguments ask for (the target capture is read later).
     ///
     /// # Errors
@@ -242,9 +257,15 @@ pub struct PlotArgs {
     /// Which connection of a capture (0 = the first).
     #[arg(long, default_value_t = 0)]
     pub conn: usize,
-    /// For a sweep CSV: the signature whose rate to show.
+    /// For a sweep CSV: the signature whose rate to show; with --with: the finding whose features
+    /// the table compares (default: the first finding).
     #[arg(long)]
     pub target: Option<String>,
+    /// Draw the capture above this reproducer (a `tcpsim run` directory, re-simulated, or another
+    /// capture) on one time axis, aligned at their first FINs, with both findings' features
+    /// (default output: the capture with .compare.svg). --from/--to are then seconds from the FIN.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub with: Option<PathBuf>,
 }
 
 /// The arguments of `tcpsim check`.

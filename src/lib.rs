@@ -88,6 +88,7 @@ pub mod analyze_output;
 pub mod capture;
 pub mod classes;
 pub mod clock;
+pub mod compare;
 pub mod detect;
 pub(crate) mod endpoint;
 pub mod expect;

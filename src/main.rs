@@ -163,11 +163,12 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
     let mut opts = a.options()?;
     let base = Scenario::load(&a.model)?;
     tcpsim::search::check_signature(&a.target)?;
-    let path = (a.out.clone())
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}.toml", base.name, a.target)));
+    let (path, plot) = a.outputs(&base.name);
     let inputs = [&a.model, a.matching.as_ref().unwrap_or(&a.model)];
     // Checked before the search (no minutes lost to a refusal) and again before writing.
-    fsio::ensure_output_file(&path, &inputs, a.force)?;
+    for p in std::iter::once(&path).chain(&plot) {
+        fsio::ensure_output_file(p, &inputs, a.force)?;
+    }
     if let Some(c) = &a.matching {
         opts.matching = Some(target_from_capture(c, &a.target)?);
     }
@@ -182,6 +183,14 @@ fn search(a: SearchArgs) -> Result<ExitCode> {
         fsio::ensure_output_file(&path, &inputs, a.force)?;
         fsio::create_parent_dir(&path)?;
         fsio::write_atomic(&path, text.as_bytes())?;
+        if let (Some(p), Some(f), Some(c)) = (&plot, found, &a.matching) {
+            let opts = tcpsim::plot::PlotOptions::new("search");
+            let name = path.display().to_string();
+            let svg = tcpsim::compare::plot_model(c, &f.scenario, &name, Some(&a.target), &opts)?;
+            fsio::ensure_output_file(p, &inputs, a.force)?;
+            fsio::write_atomic(p, svg.as_bytes())?;
+            eprintln!("plot: {}", p.display());
+        }
     }
     let written = text.as_deref().map(|t| (path.as_path(), t));
     out(&report::search_report(
@@ -257,7 +266,12 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         || input.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let (svg, default_out) = if input.is_dir() {
+    let (svg, default_out) = if let Some(with) = &a.with {
+        let mut opts = PlotOptions::new(&title);
+        (opts.from, opts.to, opts.lenient) = (a.from, a.to, a.lenient);
+        let svg = tcpsim::compare::plot_with(input, with, a.target.as_deref(), &opts)?;
+        (svg, input.with_extension("compare.svg"))
+    } else if input.is_dir() {
         // A run directory: re-simulate its resolved model (deterministic), thinned as it runs.
         let s = Scenario::load(&input.join("run.toml"))
             .with_context(|| format!("{}: not a tcpsim run directory", input.display()))?;
@@ -277,7 +291,8 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         (svg, fsio::svg_beside(input))
     };
     let path = a.out.unwrap_or(default_out);
-    fsio::ensure_not_input(&path, &[input, &input.join("run.toml")])?;
+    let with = a.with.as_deref().unwrap_or(input);
+    fsio::ensure_not_input(&path, &[input, &input.join("run.toml"), with])?;
     fsio::write_atomic(&path, svg.as_bytes())?;
     out(&format!("wrote {}\n", path.display()))?;
     Ok(ExitCode::SUCCESS)

@@ -159,6 +159,20 @@ pub fn run_trace(scenario: &Scenario) -> Result<(Trace, Report), RunError> {
     Ok((trace, report))
 }
 
+/// Simulates a scenario into the bytes of its `trace.pcap` (frames at its capture point), without
+/// writing anything: what `tcpsim search` compares with a capture through the pcap importer.
+///
+/// # Errors
+/// The run fails.
+pub fn run_pcap(scenario: &Scenario) -> Result<Vec<u8>, RunError> {
+    let mut pcap = PcapWriter::new(Vec::new(), scenario.capture).map_err(|err| RunError::Io {
+        path: "trace.pcap".into(),
+        err,
+    })?;
+    simulate(scenario, &mut pcap, Analyse::No)?;
+    Ok(pcap.into_inner())
+}
+
 /// What went wrong running a scenario or writing a run directory.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -63,4 +63,10 @@ pub enum PlotError {
     /// A cell's rate is not a number.
     #[error(transparent)]
     BadRate(#[from] std::num::ParseFloatError),
+    /// A trace to align at its FIN has none.
+    #[error("{name}: no FIN to align the plots at")]
+    NoFin {
+        /// The trace, as named on the command line.
+        name: String,
+    },
 }

@@ -140,6 +140,8 @@ pub(super) struct Data {
     /// What the times count from: a run's start, or a capture's first packet (any connection's:
     /// the same origin as `analyze`'s report), and how the capture shows its times.
     pub(super) base: TimeBase,
+    /// What t = 0 is, in words ("its first packet", or "its first FIN" for an aligned plot).
+    pub(super) zero: &'static str,
 }
 
 /// The running state of reading a simulated trace, event by event.
@@ -311,6 +313,7 @@ impl Simulated {
             end: end_t,
             simulated: true,
             base: TimeBase::run(),
+            zero: "the start of the run",
         }
     }
 }
@@ -336,6 +339,8 @@ pub(super) struct Captured {
     packets: u64,
     /// The capture's first packet (any connection's): the origin of the axis.
     origin: Option<Instant>,
+    /// The origin was set to an event ([`Captured::set_origin`]), not the first packet.
+    aligned: bool,
     /// The plot's window as given, resolved at the first packet.
     window: (Option<TimeArg>, Option<TimeArg>),
     /// The endpoint that sent a SYN without ACK (the client), or received a SYN-ACK.
@@ -355,8 +360,16 @@ impl Captured {
             span: (f64::INFINITY, f64::NEG_INFINITY),
             packets: 0,
             origin: None,
+            aligned: false,
             client: None,
         }
+    }
+
+    /// Counts times from `origin` instead of the capture's first packet (for a plot aligned at an
+    /// event: times before it are negative).
+    pub(super) fn set_origin(&mut self, origin: Instant) {
+        self.origin = Some(origin);
+        self.aligned = true;
     }
 
     /// The connection read (0 = the first).
@@ -476,6 +489,11 @@ impl Captured {
             end: self.span.1 - offset,
             simulated: false,
             base: TimeBase::new(kind, origin),
+            zero: if self.aligned {
+                "its first FIN"
+            } else {
+                "its first packet"
+            },
         })
     }
 }

@@ -6,7 +6,7 @@
 //! dropped and held frames marked where they were sent, outage windows shaded), then lanes with each
 //! endpoint's TCP state and the senders' unacknowledged and unsent bytes, all on one time axis, with
 //! the analysis findings annotated. [`heatmap()`] draws a sweep CSV as a signature's rate over two
-//! parameters.
+//! parameters. [`compare()`] draws a capture above its reproducer, aligned at the FIN.
 //!
 //! Guarantees: the SVG is a pure function of its input (byte for byte) and needs no system fonts
 //! (plotters' SVG backend writes `<text>`; label widths are estimated, and labels are placed so they
@@ -21,6 +21,7 @@
 //! holds the time window, pixel columns and label placement, `style.rs` the colours, legends and
 //! axes, `findings.rs` the annotation texts, and `heatmap.rs` the sweep heatmap.
 
+mod compare;
 mod error;
 mod extract;
 mod findings;
@@ -34,6 +35,7 @@ mod timeline;
 #[cfg(test)]
 mod tests;
 
+pub use compare::{Side, compare};
 pub use error::PlotError;
 pub use heatmap::heatmap;
 pub use timeline::{TimelineSink, timeline};

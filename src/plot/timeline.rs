@@ -55,6 +55,34 @@ pub fn timeline(
     sink.draw_at(None, trace.time, trace.end, opts)
 }
 
+/// Draws an imported trace's timeline with times counted from `origin` (seconds before it
+/// negative, the axis in seconds), its findings placed on the same axis: one side of a plot of two
+/// traces aligned at an event ([`super::compare`]).
+///
+/// # Errors
+/// As [`timeline`].
+pub(super) fn timeline_from(
+    trace: &Trace,
+    origin: Instant,
+    opts: &PlotOptions,
+) -> Result<String, PlotError> {
+    let mut sink = TimelineSink::new(CapturePoint::Server, opts.conn).window(opts.from, opts.to);
+    sink.view = CaptureView::new(CapturePoint::Server, &trace.endpoints);
+    sink.analyzer = Analyzer::new(AnalyzeOptions::default());
+    sink.captured.set_origin(origin);
+    let mut first = None;
+    for e in trace.events() {
+        if let Some(p) = sink.view.packet(&e) {
+            first.get_or_insert(p.t);
+            sink.analyzer.handle(&p);
+            sink.captured.handle(&p, sink.view.endpoints());
+        }
+    }
+    // The analyzer counts from the first packet; the axis from `origin`.
+    sink.findings_shift = first.map_or(0.0, |f| crate::clock::secs(f) - crate::clock::secs(origin));
+    sink.draw_at(None, trace.time, trace.end, opts)
+}
+
 /// Collects a timeline while a run goes or a capture is read, thinned as it reads (each series
 /// keeps 32,768 points, then at most 8,192 time bins): memory stays flat however long the run. Feed
 /// it a run's events (it is an [`EventSink`]) or a capture's packets ([`TimelineSink::packet`]),
@@ -67,6 +95,8 @@ pub struct TimelineSink {
     end: Instant,
     /// Packets of an imported capture came ([`TimelineSink::packet`]).
     importing: bool,
+    /// Seconds added to the findings' times to put them on the plot's axis.
+    findings_shift: f64,
 }
 
 impl TimelineSink {
@@ -79,6 +109,7 @@ impl TimelineSink {
             view: CaptureView::new(point, &[]),
             end: Instant::ZERO,
             importing: false,
+            findings_shift: 0.0,
         }
     }
 
@@ -148,9 +179,12 @@ impl TimelineSink {
     ) -> Result<String, PlotError> {
         let names = names.unwrap_or(self.view.endpoints());
         let findings = self.analyzer.finish_at(names, end);
-        let findings = findings
-            .into_iter()
-            .flat_map(|c| c.findings)
+        let shift = self.findings_shift;
+        let findings = (findings.into_iter().flat_map(|c| c.findings))
+            .map(|f| Finding {
+                at_s: f.at_s + shift,
+                ..f
+            })
             .collect::<Vec<_>>();
         let data = if self.sim.seen() {
             self.sim.finish(end)
@@ -244,7 +278,7 @@ fn subtitle(data: &Data) -> String {
         .base
         .clock(data.base.origin)
         .unwrap_or_else(|| format!("{:.6} s", crate::clock::secs(data.base.origin)));
-    format!("capture, t = 0 at its first packet ({at})")
+    format!("capture, t = 0 at {} ({at})", data.zero)
 }
 
 /// Draws direction `index`'s time–sequence panel and its legend.

@@ -171,3 +171,102 @@ fn sweep_heatmap() {
     assert_eq!(svg, heatmap(&csv, None, "sweep").unwrap());
     assert!(heatmap("a,b\n1,2\n", None, "x").is_err());
 }
+
+/// Runs the tcpsim binary in the repository root.
+fn tcpsim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+/// The `<text>` elements of the `i`-th nested panel (`<svg x="0" y=...>`) that are axis tick
+/// labels of time (a number with two decimals).
+fn time_ticks(svg: &str, i: usize) -> Vec<String> {
+    let panel = svg.split("<svg x=\"0\"").nth(i + 1).unwrap();
+    let panel = &panel[..panel.find("</svg>").unwrap()];
+    texts(panel)
+        .into_iter()
+        .filter(|t| t.parse::<f64>().is_ok() && t.contains('.'))
+        .collect()
+}
+
+// Proves `plot CAPTURE --with MODEL` (issue 10, item 8) draws both on one time axis aligned at the
+// FIN: each panel says t = 0 is its first FIN (the capture's at 13:52:52.847055, as the capture
+// shows it), the two panels carry the same time ticks (same window, so a time has one x position),
+// and the table pairs the features: capture b against the committed stale-FIN model shows b's
+// ACK→stale 31.280513 beside the model's own value; capture b against itself differs by zero in
+// every feature. A capture without a FIN is an error naming it (exit 2), and no file is written.
+#[test]
+fn capture_with_reproducer_aligned_at_fin() {
+    let dir = crate::scratch("plot_with");
+    let out = dir.join("b.compare.svg");
+    let o = tcpsim(&[
+        "plot",
+        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
+        "--with",
+        "models/esp32-wifi-stale-fin.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let svg = std::fs::read_to_string(&out).unwrap();
+    let t = texts(&svg);
+    assert!(
+        t.iter()
+            .any(|l| l.ends_with("t = 0 at its first FIN (13:52:52.847055)")),
+        "{t:?}"
+    );
+    assert_eq!(
+        t.iter()
+            .filter(|l| l.contains("t = 0 at its first FIN"))
+            .count(),
+        2
+    );
+    let (ticks_capture, ticks_model) = (time_ticks(&svg, 0), time_ticks(&svg, 1));
+    assert!(
+        ticks_capture.contains(&"0.00".to_string()),
+        "{ticks_capture:?}"
+    );
+    assert_eq!(ticks_capture, ticks_model);
+    let row = t.iter().find(|l| l.starts_with("ack_to_stale_s")).unwrap();
+    assert!(row.split_whitespace().nth(1) == Some("31.280513"), "{row}");
+    let same = dir.join("same.svg");
+    let o = tcpsim(&[
+        "plot",
+        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
+        "--with",
+        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
+        "--out",
+        same.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let rows: Vec<String> = texts(&std::fs::read_to_string(&same).unwrap())
+        .into_iter()
+        .filter(|l| l.ends_with("_s") || l.contains("_s ") || l.contains("stale_"))
+        .filter(|l| !l.starts_with("feature"))
+        .collect();
+    assert!(rows.len() >= 8, "{rows:?}");
+    assert!(rows.iter().all(|r| r.ends_with("+0.000000")), "{rows:?}");
+    let none = dir.join("none.svg");
+    let o = tcpsim(&[
+        "plot",
+        "tests/data/observed/keepalive-60s-survives.txt",
+        "--with",
+        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
+        "--out",
+        none.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no FIN to align"),
+        "{o:?}"
+    );
+    assert!(!none.exists());
+}

@@ -412,7 +412,7 @@ fn nearest_miss_when_nothing_matches() {
 // capture d (FIN retransmitted) matches on its own seed but not on every one of 10 (its FIN's loss
 // and the station's timing depend on the seed's draws), so `--min-rate 1` refuses it: exit 1, no
 // file, status "below-min-rate" with the counts; capture b's reproducer matches on all 10 seeds
-// and is written with status "found".
+// and is written with status "found", with `--plot`'s comparison beside it (none for the refused).
 #[test]
 fn robustness_over_seeds_and_min_rate() {
     let out = root().join("target/robustness-d.toml");
@@ -421,7 +421,14 @@ fn robustness_over_seeds_and_min_rate() {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
             .args(["search", "models/esp32-wifi-generic.toml"])
             .args(["--target", "stale-seq-after-fin", "--json", "--force"])
-            .args(["--match", capture, "--min-rate", min_rate, "--out"])
+            .args([
+                "--match",
+                capture,
+                "--min-rate",
+                min_rate,
+                "--plot",
+                "--out",
+            ])
             .arg(&out)
             .current_dir(root())
             .output()
@@ -439,12 +446,16 @@ fn robustness_over_seeds_and_min_rate() {
         "{r}"
     );
     assert!(doc["reproducer"].is_null() && !out.exists());
+    assert!(!out.with_extension("compare.svg").exists());
     let (code, doc) = run("tests/data/observed/esp32-wifi-stale-fin-b.txt", "1");
     assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["status"], "found");
     assert_eq!(doc["robustness"]["matched"], 10);
     assert_eq!(doc["reproducer"], out.display().to_string());
     assert!(out.is_file());
+    // --plot: the capture against the reproducer, beside it.
+    let svg = std::fs::read_to_string(out.with_extension("compare.svg")).unwrap();
+    assert!(svg.contains("t = 0 at its first FIN (13:52:52.847055)"));
     assert!(
         doc["compared"]
             .as_array()

@@ -1,0 +1,114 @@
+//! A capture against a reproducer, as `tcpsim plot CAPTURE --with RUN_DIR` and `tcpsim search
+//! --plot` draw it ([`crate::plot::compare`]): this module finds the two traces (a run directory is
+//! re-simulated from its `run.toml` into pcap bytes, a model found by the search likewise, a
+//! second capture is imported) and hands them to the plot.
+//!
+//! Guarantees: the reproducer's side is the pcap the run writes at its capture point, imported by
+//! the same importer as the capture, so both sides are read alike; nothing is written here.
+
+use std::path::Path;
+
+use crate::capture::{ImportOptions, import_trace, import_trace_from};
+use crate::model::Scenario;
+use crate::plot::{PlotOptions, Side, compare};
+use crate::run::run_pcap;
+
+/// What went wrong comparing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompareError {
+    /// A capture could not be read.
+    #[error(transparent)]
+    Import(#[from] crate::capture::ImportError),
+    /// The run directory's or model file's model could not be loaded.
+    #[error("{path}: not a tcpsim run directory or model: {source}")]
+    NotARun {
+        /// The directory.
+        path: String,
+        /// Why its run.toml did not load.
+        source: crate::model::ModelError,
+    },
+    /// The reproducer did not run.
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+    /// The plot could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
+}
+
+/// The capture at `capture` against `with`: a run directory (its `run.toml` re-simulated), a
+/// model file (run), or another capture. Returns the SVG.
+///
+/// # Errors
+/// [`CompareError`] naming what could not be read or drawn.
+pub fn plot_with(
+    capture: &Path,
+    with: &Path,
+    signature: Option<&str>,
+    opts: &PlotOptions,
+) -> Result<String, CompareError> {
+    let import = ImportOptions {
+        lenient: opts.lenient,
+    };
+    let model = with.extension().is_some_and(|e| e == "toml");
+    let (other, name) = if with.is_dir() || model {
+        let file = if model {
+            with.to_path_buf()
+        } else {
+            with.join("run.toml")
+        };
+        let s = Scenario::load(&file).map_err(|source| CompareError::NotARun {
+            path: with.display().to_string(),
+            source,
+        })?;
+        let pcap = run_pcap(&s)?;
+        let trace = import_trace_from(&pcap[..], with, ImportOptions::default())?.0;
+        (trace, format!("reproducer {} ({})", with.display(), s.name))
+    } else {
+        (import_trace(with, import)?.0, with.display().to_string())
+    };
+    let (trace, _) = import_trace(capture, import)?;
+    let cap_name = format!("capture {}", capture.display());
+    Ok(compare(
+        Side {
+            trace: &trace,
+            name: &cap_name,
+        },
+        Side {
+            trace: &other,
+            name: &name,
+        },
+        signature,
+        opts,
+    )?)
+}
+
+/// The capture at `capture` against the model `reproducer` (run here), named `name`.
+///
+/// # Errors
+/// As [`plot_with`].
+pub fn plot_model(
+    capture: &Path,
+    reproducer: &Scenario,
+    name: &str,
+    signature: Option<&str>,
+    opts: &PlotOptions,
+) -> Result<String, CompareError> {
+    let pcap = run_pcap(reproducer)?;
+    let other = import_trace_from(&pcap[..], Path::new(name), ImportOptions::default())?.0;
+    let (trace, _) = import_trace(capture, ImportOptions::default())?;
+    let cap_name = format!("capture {}", capture.display());
+    let name = format!("reproducer {name}");
+    Ok(compare(
+        Side {
+            trace: &trace,
+            name: &cap_name,
+        },
+        Side {
+            trace: &other,
+            name: &name,
+        },
+        signature,
+        opts,
+    )?)
+}

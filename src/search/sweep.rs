@@ -6,12 +6,15 @@
 //! than [`MAX_RUNS`] runs is refused before anything runs; `--shard I/N` runs a contiguous block of cells, and the shards' CSVs, concatenated in
 //! order, are byte for byte the unsharded CSV (only shard 1 writes the header).
 //!
-//! CSV columns: `kind` (`run` or `cell`), `cell`, `run` (empty on cell rows), `seed` (empty on cell
-//! rows), one column per swept parameter, one column per signature (a run's count of findings; a
-//! cell's rate: the fraction of its seeds with at least one), and `features` (a run's findings as
-//! `signature.feature=value` separated by `;`).
+//! CSV columns (written by the `csv` crate, so a reason with a comma is quoted): `kind` (`run`,
+//! `cell`, or `invalid` for a cell whose overrides make an invalid model), `cell`, `run` and `seed`
+//! (empty but on run rows), one column per swept parameter, one column per signature (a run's count
+//! of findings; a cell's rate: the fraction of its seeds with at least one), one per connection
+//! outcome (`survived`, `reset`, `aborted`, `closed`: 1 or 0 for a run, the fraction for a cell),
+//! `bytes_delivered`, `bytes_undelivered`, `messages_skipped` (a run's, a cell's mean), `features`
+//! (a run's findings as `signature.feature=value` separated by `;`) and `error` (why a run failed,
+//! or why a cell is invalid).
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::clock::{format_duration, parse_duration};
 use crate::detect::Finding;
 use crate::model::{ModelError, Scenario};
+use crate::outcome::Outcome;
 
 /// Applies `f` to every item on `threads` threads; results come back in item order.
 pub fn par_map<T: Sync, R: Send>(
@@ -195,6 +199,17 @@ pub struct RunResult {
     pub messages_skipped: u64,
 }
 
+impl RunResult {
+    /// Bytes delivered, bytes undelivered, messages skipped (the CSV's [`NUMBERS`]).
+    fn numbers(&self) -> [u64; 3] {
+        [
+            self.bytes_delivered,
+            self.bytes_undelivered,
+            self.messages_skipped,
+        ]
+    }
+}
+
 /// Runs one scenario with the detectors and no outputs.
 pub fn run_one(s: &Scenario) -> RunResult {
     match crate::run::simulate(s, &mut (), crate::run::Analyse::Yes) {
@@ -267,12 +282,12 @@ impl Sweep<'_> {
     }
 
     /// Runs this shard's cells and writes the CSV to `w` as runs finish, in order: runs are done
-    /// in blocks of [`RUNS_PER_BLOCK`], so memory stays flat however large the grid.
+    /// in blocks of [`RUNS_PER_BLOCK`], so memory stays flat however large the grid. A cell whose
+    /// overrides make an invalid model is an `invalid` row with the reason, and the sweep goes on.
     ///
     /// # Errors
     /// [`SweepError::TooLarge`] (before anything runs) for a shard of more than [`MAX_RUNS`] runs; a
-    /// cell whose overrides make an invalid model (the sweep stops before that cell's block
-    /// runs); a write error.
+    /// write error.
     pub fn run_to(
         &self,
         w: &mut dyn std::io::Write,
@@ -282,41 +297,48 @@ impl Sweep<'_> {
         let cells = self.shard.cells(self.checked_cells()?);
         let total = cells.len() * seeds;
         let sigs: Vec<&str> = crate::detect::signatures().collect();
+        let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(w);
         if self.shard.index == 1 {
-            w.write_all(self.header(&sigs).as_bytes())?;
+            out.write_record(self.header(&sigs))?;
         }
         let done = AtomicUsize::new(0);
-        let mut hits = vec![0u32; sigs.len()];
-        let mut base: Option<(usize, Scenario)> = None;
+        let mut cell = CellTally::new(sigs.len());
+        let mut base: Option<(usize, Result<Scenario, String>)> = None;
         let first_run = cells.start as u128 * seeds as u128;
         for block in (0..total).step_by(RUNS_PER_BLOCK) {
             let mut runs = Vec::with_capacity(RUNS_PER_BLOCK.min(total - block));
             for i in block..(block + RUNS_PER_BLOCK).min(total) {
                 let (c, k) = (cells.start + i / seeds, i % seeds);
                 if base.as_ref().is_none_or(|(bc, _)| *bc != c) {
-                    base = Some((c, self.cell_model(c)?));
+                    base = Some((c, self.cell_model(c).map_err(|e| e.to_string())));
                 }
-                let mut s = base.as_ref().expect("just set").1.clone();
-                s.seed = s.seed.wrapping_add(k as u64);
-                runs.push((c, s));
+                let model = base.as_ref().expect("just set").1.clone().map(|mut s| {
+                    s.seed = s.seed.wrapping_add(k as u64);
+                    s
+                });
+                runs.push((c, model));
             }
             let results = par_map(&runs, self.threads, |_, (_, s)| {
-                let r = run_one(s);
+                let r = s.as_ref().ok().map(run_one);
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                 r
             });
-            let mut csv = String::new();
             for (j, ((c, s), r)) in runs.iter().zip(&results).enumerate() {
                 let run = first_run + (block + j) as u128;
-                self.run_row(&mut csv, *c, run, s.seed, r, &sigs, &mut hits);
+                if let (Ok(s), Some(r)) = (s, r) {
+                    out.write_record(self.run_row(*c, run, s.seed, r, &sigs))?;
+                    cell.add(r, &sigs);
+                }
                 if run % seeds as u128 == seeds as u128 - 1 {
-                    self.cell_row(&mut csv, *c, &hits, seeds);
-                    hits.iter_mut().for_each(|h| *h = 0);
+                    out.write_record(match s {
+                        Ok(_) => self.cell_row(*c, &cell, seeds),
+                        Err(reason) => self.invalid_row(*c, sigs.len(), reason),
+                    })?;
+                    cell = CellTally::new(sigs.len());
                 }
             }
-            w.write_all(csv.as_bytes())?;
+            out.flush()?;
         }
-        w.flush()?;
         Ok(())
     }
 
@@ -354,68 +376,97 @@ impl Sweep<'_> {
         Scenario::from_toml_with(self.text, self.path, &sets)
     }
 
-    fn header(&self, sigs: &[&str]) -> String {
-        let mut csv = String::from("kind,cell,run,seed");
-        for p in self.params {
-            csv += ",";
-            csv += &p.key;
-        }
-        for s in sigs {
-            csv += ",";
-            csv += s;
-        }
-        csv += ",features\n";
-        csv
+    fn header(&self, sigs: &[&str]) -> Vec<String> {
+        let mut h: Vec<String> = ["kind", "cell", "run", "seed"].map(String::from).to_vec();
+        h.extend(self.params.iter().map(|p| p.key.clone()));
+        h.extend(sigs.iter().map(|s| s.to_string()));
+        h.extend(Outcome::ALL.map(|o| o.name().to_string()));
+        h.extend(NUMBERS.map(String::from));
+        h.extend(["features", "error"].map(String::from));
+        h
     }
 
-    /// A run's row; counts its signatures into its cell's `hits`.
-    #[allow(clippy::too_many_arguments)]
-    fn run_row(
-        &self,
-        csv: &mut String,
-        c: usize,
-        run: u128,
-        seed: u64,
-        r: &RunResult,
-        sigs: &[&str],
-        hits: &mut [u32],
-    ) {
-        let _ = write!(csv, "run,{c},{run},{seed}");
-        for v in self.cell_values(c) {
-            *csv += ",";
-            *csv += v;
-        }
-        for (j, sig) in sigs.iter().enumerate() {
+    /// The first columns of a row: kind, cell, run, seed and the cell's values.
+    fn row_start(&self, kind: &str, c: usize, run: String, seed: String) -> Vec<String> {
+        let mut r = vec![kind.to_string(), c.to_string(), run, seed];
+        r.extend(self.cell_values(c).into_iter().map(String::from));
+        r
+    }
+
+    /// A run's row: its count of findings per signature, 1 under its outcome, its bytes and
+    /// messages, its findings' features, and why it failed (if it did).
+    fn run_row(&self, c: usize, run: u128, seed: u64, r: &RunResult, sigs: &[&str]) -> Vec<String> {
+        let mut row = self.row_start("run", c, run.to_string(), seed.to_string());
+        for sig in sigs {
             let n = r.findings.iter().filter(|f| f.signature == *sig).count();
-            hits[j] += u32::from(n > 0);
-            let _ = write!(csv, ",{n}");
+            row.push(n.to_string());
         }
-        let mut feats: Vec<String> = r
-            .findings
-            .iter()
+        row.extend(Outcome::ALL.map(|o| u8::from(r.outcome == Some(o)).to_string()));
+        row.extend(r.numbers().map(|n| n.to_string()));
+        let feats: Vec<String> = (r.findings.iter())
             .flat_map(|f| {
-                f.features
-                    .iter()
-                    .map(move |(k, v)| format!("{}.{k}={v:.6}", f.signature))
+                (f.features.iter()).map(move |(k, v)| format!("{}.{k}={v:.6}", f.signature))
             })
             .collect();
-        if let Some(e) = &r.error {
-            feats.push(format!("error={}", e.replace([',', ';', '\n'], " ")));
-        }
-        let _ = writeln!(csv, ",{}", feats.join(";"));
+        row.push(feats.join(";"));
+        row.push(r.error.clone().unwrap_or_default());
+        row
     }
 
-    /// A cell's row: per signature, the fraction of its seeds with a finding.
-    fn cell_row(&self, csv: &mut String, c: usize, hits: &[u32], seeds: usize) {
-        let _ = write!(csv, "cell,{c},,");
-        for v in self.cell_values(c) {
-            *csv += ",";
-            *csv += v;
+    /// A cell's row: per signature the fraction of its seeds with a finding, per outcome the
+    /// fraction of its seeds that ended so, and the mean bytes and messages.
+    fn cell_row(&self, c: usize, t: &CellTally, seeds: usize) -> Vec<String> {
+        let mut row = self.row_start("cell", c, String::new(), String::new());
+        let frac = |n: u64| (n as f64 / seeds as f64).to_string();
+        row.extend(t.hits.iter().map(|h| frac(*h)));
+        row.extend(t.outcomes.iter().map(|h| frac(*h)));
+        row.extend(t.numbers.iter().map(|n| frac(*n)));
+        row.extend([String::new(), String::new()]);
+        row
+    }
+
+    /// The row of a cell whose overrides make an invalid model: no numbers, the reason.
+    fn invalid_row(&self, c: usize, sigs: usize, reason: &str) -> Vec<String> {
+        let mut row = self.row_start("invalid", c, String::new(), String::new());
+        let blanks = sigs + Outcome::ALL.len() + NUMBERS.len() + 1;
+        row.extend(std::iter::repeat_n(String::new(), blanks));
+        row.push(reason.to_string());
+        row
+    }
+}
+
+/// The per-run numbers after the outcome columns.
+const NUMBERS: [&str; 3] = ["bytes_delivered", "bytes_undelivered", "messages_skipped"];
+
+/// What a cell's row sums over its seeds.
+struct CellTally {
+    /// Per signature: runs with at least one finding.
+    hits: Vec<u64>,
+    /// Per outcome ([`Outcome::ALL`]): runs that ended so.
+    outcomes: [u64; 4],
+    /// Sums of [`NUMBERS`].
+    numbers: [u64; 3],
+}
+
+impl CellTally {
+    fn new(sigs: usize) -> CellTally {
+        CellTally {
+            hits: vec![0; sigs],
+            outcomes: [0; 4],
+            numbers: [0; 3],
         }
-        for h in hits {
-            let _ = write!(csv, ",{}", f64::from(*h) / seeds as f64);
+    }
+
+    fn add(&mut self, r: &RunResult, sigs: &[&str]) {
+        for (h, sig) in self.hits.iter_mut().zip(sigs) {
+            *h += u64::from(r.findings.iter().any(|f| f.signature == *sig));
         }
-        *csv += ",\n";
+        for (n, o) in self.outcomes.iter_mut().zip(Outcome::ALL) {
+            *n += u64::from(r.outcome == Some(o));
+        }
+        for (n, v) in self.numbers.iter_mut().zip(r.numbers()) {
+            *n += v;
+        }
     }
 }
 
@@ -445,12 +496,22 @@ pub enum SweepError {
         /// Seeds per cell.
         seeds: u32,
     },
-    /// A cell's overrides make an invalid model.
-    #[error(transparent)]
-    Model(#[from] ModelError),
     /// Writing the CSV failed.
     #[error("writing the CSV")]
     Write(#[from] std::io::Error),
+    /// The CSV writer failed (other than on I/O, which is [`SweepError::Write`]).
+    #[error("writing the CSV: {0}")]
+    Csv(String),
+}
+
+impl From<csv::Error> for SweepError {
+    fn from(e: csv::Error) -> SweepError {
+        let text = e.to_string();
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => SweepError::Write(io),
+            _ => SweepError::Csv(text),
+        }
+    }
 }
 
 #[cfg(test)]

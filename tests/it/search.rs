@@ -417,6 +417,7 @@ fn nearest_miss_when_nothing_matches() {
 fn robustness_over_seeds_and_min_rate() {
     let out = root().join("target/robustness-d.toml");
     let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(out.with_extension("compare.svg"));
     let run = |capture: &str, min_rate: &str| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
             .args(["search", "models/esp32-wifi-generic.toml"])
@@ -463,4 +464,61 @@ fn robustness_over_seeds_and_min_rate() {
             .iter()
             .all(|c| c["matches"] == true)
     );
+}
+
+// Proves a sweep judges every run by the connection and survives an invalid cell (issue 10, item
+// 7): the telemetry model's duty cycle swept to a down time equal to its period (the issue's
+// example) gives an `invalid` row naming the field and why, and the sweep goes on with the next
+// cell; every run row has its outcome (1 under exactly one of survived/reset/aborted/closed) and
+// its bytes; a cell row's outcome columns are the fractions of its seeds; the CSV parses with a
+// CSV reader although the reason holds commas and quotes.
+#[test]
+fn sweep_outcomes_and_invalid_cells() {
+    let path = root().join("models/esp32-wifi-telemetry.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let params = [
+        parse_param("link.outage.down=10s..30s:3").unwrap(),
+        parse_param("duration=1m..1m:1").unwrap(),
+    ];
+    let sweep = Sweep {
+        text: &text,
+        path: &path,
+        params: &params,
+        seeds: 2,
+        shard: Shard { index: 1, count: 1 },
+        threads: 2,
+    };
+    let csv_text = sweep.run(&|_, _| {}).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let head: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        kinds,
+        ["run", "run", "cell", "run", "run", "cell", "invalid"]
+    );
+    let invalid = &rows[6];
+    assert_eq!(&invalid[col("link.outage.down")], "30s");
+    assert!(
+        invalid[col("error")].contains(
+            "link.outage.down: down (30s) plus jitter (0s) must be shorter than the period (30s)"
+        ),
+        "{invalid:?}"
+    );
+    let outcomes = ["survived", "reset", "aborted", "closed"];
+    for r in rows.iter().filter(|r| &r[0] == "run") {
+        let ones: Vec<&str> = outcomes.iter().map(|o| &r[col(o)]).collect();
+        assert_eq!(ones.iter().filter(|v| **v == "1").count(), 1, "{r:?}");
+        assert!(r[col("bytes_delivered")].parse::<u64>().unwrap() > 0);
+    }
+    for (cell, runs) in [(2, 0..2), (5, 3..5)] {
+        for o in outcomes {
+            let ran: f64 = rows[runs.clone()]
+                .iter()
+                .map(|r| r[col(o)].parse::<f64>().unwrap())
+                .sum();
+            assert_eq!(rows[cell][col(o)].parse::<f64>().unwrap(), ran / 2.0, "{o}");
+        }
+    }
 }

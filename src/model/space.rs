@@ -47,6 +47,34 @@ pub struct SearchSpace {
     /// Range of a periodic client's message interval; absent keeps the model's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<[Dur; 2]>,
+    /// Range of the mean number of frames a loss burst takes (Gilbert–Elliott loss, at a long-run
+    /// rate drawn from `loss`); absent draws independent (Bernoulli) loss only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_burst: Option<[f64; 2]>,
+    /// Range of a duty-cycled outage's period. Any `duty_*` key makes the search draw duty cycles
+    /// (period, down time, phase, jitter) instead of outage windows; a key left out keeps the
+    /// model's duty cycle's value (or 0 s for phase and jitter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty_period: Option<[Dur; 2]>,
+    /// Range of a duty-cycled outage's down time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty_down: Option<[Dur; 2]>,
+    /// Range of a duty-cycled outage's phase (where in each period it starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty_phase: Option<[Dur; 2]>,
+    /// Range of a duty-cycled outage's jitter (largest random delay of each start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty_jitter: Option<[Dur; 2]>,
+}
+
+impl SearchSpace {
+    /// Whether the space draws duty cycles (any `duty_*` key).
+    pub fn duty(&self) -> bool {
+        self.duty_period.is_some()
+            || self.duty_down.is_some()
+            || self.duty_phase.is_some()
+            || self.duty_jitter.is_some()
+    }
 }
 
 fn default_true() -> bool {
@@ -88,6 +116,11 @@ impl Default for SearchSpace {
             nagle: true,
             phases: true,
             interval: None,
+            loss_burst: None,
+            duty_period: None,
+            duty_down: None,
+            duty_phase: None,
+            duty_jitter: None,
         }
     }
 }

@@ -439,8 +439,32 @@ fn validate_search(sp: &SearchSpace) -> Check {
     range("window_length", &sp.window_length)?;
     range("delay", &sp.delay)?;
     for (f, r) in [
+        ("duty_phase", &sp.duty_phase),
+        ("duty_jitter", &sp.duty_jitter),
+    ] {
+        if let Some(r) = r {
+            range(f, r)?;
+        }
+    }
+    if let Some(b) = sp.loss_burst
+        && !(b[0] >= 1.0 && b[1] >= b[0] && b[1].is_finite())
+    {
+        return bad(
+            "search.loss_burst",
+            format!("{b:?} must be a range of mean burst lengths from 1 frame"),
+        );
+    }
+    if sp.loss_burst.is_some() && sp.loss[1] >= 1.0 {
+        return bad(
+            "search.loss",
+            "burst loss needs a long-run loss rate below 1",
+        );
+    }
+    for (f, r) in [
         ("idle_timeout", &sp.idle_timeout),
         ("interval", &sp.interval),
+        ("duty_period", &sp.duty_period),
+        ("duty_down", &sp.duty_down),
     ] {
         if let Some(r) = r {
             range(f, r)?;

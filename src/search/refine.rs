@@ -211,12 +211,16 @@ enum Move {
     Interval,
     /// Another direction or policy of the outages.
     Kind,
+    /// Change a duty cycle's period, down time, phase or jitter.
+    Duty,
 }
 
 /// The moves `sp` allows on a case with `windows` outage windows and `finding`.
 fn moves(sp: &SearchSpace, windows: usize, finding: &Finding) -> Vec<Move> {
     let mut m = Vec::new();
-    if sp.windows > 0 {
+    if sp.duty() {
+        m.extend([Move::Duty, Move::Duty]);
+    } else if sp.windows > 0 {
         if windows > 0 {
             m.extend([Move::Shift, Move::Shift, Move::Stretch, Move::Stretch]);
             m.push(Move::Drop);
@@ -403,6 +407,7 @@ fn apply_move(
             *d = step(rng, ms(*d), (step_ms / 100.0).max(0.5), sp.delay);
         }
         Move::Phase => phase_move(s, rng, step_ms),
+        Move::Duty => duty_move(s, sp, rng, step_ms),
         Move::Reseed => s.seed = rng.next_u64(),
         Move::Loss => {
             let l = if rng.chance(0.5) {
@@ -410,13 +415,28 @@ fn apply_move(
             } else {
                 &mut s.link.downlink.loss
             };
-            let p = match l {
-                LossModel::Bernoulli { p } => *p,
-                _ => 0.0,
+            let sd = (sp.loss[1] - sp.loss[0]) / 4.0;
+            *l = match (l.clone(), sp.loss_burst) {
+                (
+                    LossModel::GilbertElliott {
+                        loss_rate,
+                        mean_burst,
+                    },
+                    Some(b),
+                ) => LossModel::GilbertElliott {
+                    loss_rate: (loss_rate + normal(rng, sd))
+                        .clamp(sp.loss[0].max(1e-4), sp.loss[1]),
+                    mean_burst: (mean_burst + normal(rng, (b[1] - b[0]) / 4.0)).clamp(b[0], b[1]),
+                },
+                (other, _) => {
+                    let p = match other {
+                        LossModel::Bernoulli { p } => p,
+                        _ => 0.0,
+                    };
+                    let p = (p + normal(rng, sd)).clamp(sp.loss[0], sp.loss[1]);
+                    LossModel::Bernoulli { p }
+                }
             };
-            let p =
-                (p + normal(rng, (sp.loss[1] - sp.loss[0]) / 4.0)).clamp(sp.loss[0], sp.loss[1]);
-            *l = LossModel::Bernoulli { p };
         }
         Move::Idle => {
             if let (Some(r), Some(v)) = (sp.idle_timeout, s.server.idle_timeout.0) {
@@ -445,10 +465,37 @@ fn apply_move(
             }
         }
     }
-    if sp.windows > 0 {
+    if sp.windows > 0 && !sp.duty() {
         let w = ws.into_iter().map(|(a, l)| (a / 1000, (l / 1000).max(1)));
         s.link.outage = schedule(w.collect());
     }
+}
+
+/// Moves one of a duty cycle's parts that the space gives a range, within it.
+fn duty_move(s: &mut Scenario, sp: &SearchSpace, rng: &mut SimRng, step_ms: f64) {
+    let OutageSchedule::DutyCycle {
+        period,
+        down,
+        phase,
+        jitter,
+    } = &mut s.link.outage
+    else {
+        return;
+    };
+    let parts = [
+        (period, sp.duty_period),
+        (down, sp.duty_down),
+        (phase, sp.duty_phase),
+        (jitter, sp.duty_jitter),
+    ];
+    let ranged: Vec<_> = parts.into_iter().filter(|(_, r)| r.is_some()).collect();
+    if ranged.is_empty() {
+        return;
+    }
+    let i = rng.up_to(ranged.len() as u64 - 1) as usize;
+    let (part, range) = ranged.into_iter().nth(i).expect("in range");
+    let range = range.expect("filtered");
+    *part = step(rng, ms(*part), step_ms, range);
 }
 
 /// Removes the latest window when `ws` already has the space's most (a window added for an event
@@ -531,6 +578,7 @@ fn simplify(base: &Scenario, mut best: Scored, goal: &Goal) -> (Scored, u64) {
             }
         },
         |s, b, _| s.seed = b.seed,
+        |s, b, _| s.link.outage = b.link.outage.clone(),
     ];
     let windows = windows_us(&best.scenario).len();
     let tries = (0..windows)

@@ -24,6 +24,8 @@ fn ms(d: Dur) -> u64 {
 struct Draw {
     /// Outage windows as (start, length) in ms; `None` keeps the model's schedule.
     windows: Option<Vec<(u64, u64)>>,
+    /// A duty cycle drawn from the space's `duty_*` ranges; `None` keeps the model's schedule.
+    duty: Option<OutageSchedule>,
     affects: Affects,
     policy: OutagePolicy,
     up_loss: LossModel,
@@ -45,7 +47,7 @@ fn windows(sp: &SearchSpace) -> BoxedStrategy<Option<Vec<(u64, u64)>>> {
         ms(sp.window_length[0]).max(1),
         ms(sp.window_length[1]).max(1),
     );
-    if sp.windows == 0 {
+    if sp.windows == 0 || sp.duty() {
         Just(None).boxed()
     } else {
         prop::collection::vec((ws.0..=ws.1, wl.0..=wl.1), 0..=sp.windows)
@@ -65,7 +67,18 @@ fn model_first<T: Clone + PartialEq + std::fmt::Debug + 'static>(
 }
 
 fn loss(sp: &SearchSpace, m: &LossModel) -> BoxedStrategy<LossModel> {
-    if sp.loss[1] > 0.0 {
+    if let (Some(b), true) = (sp.loss_burst, sp.loss[1] > 0.0) {
+        let rate = sp.loss[0].max(1e-4)..=sp.loss[1].max(1e-4);
+        prop_oneof![
+            Just(m.clone()),
+            (sp.loss[0]..=sp.loss[1]).prop_map(|p| LossModel::Bernoulli { p }),
+            (rate, b[0]..=b[1]).prop_map(|(loss_rate, mean_burst)| LossModel::GilbertElliott {
+                loss_rate,
+                mean_burst
+            })
+        ]
+        .boxed()
+    } else if sp.loss[1] > 0.0 {
         prop_oneof![
             Just(m.clone()),
             (sp.loss[0]..=sp.loss[1]).prop_map(|p| LossModel::Bernoulli { p })
@@ -115,6 +128,52 @@ fn interval(sp: &SearchSpace, app: &AppModel) -> BoxedStrategy<Dur> {
     }
 }
 
+/// A schedule's duty-cycle period, down time, phase and jitter; for another schedule, 30 s, 5 s,
+/// 0 s, 0 s (what a duty-cycle range left out of `[search]` then keeps).
+fn duty_parts(own: &OutageSchedule) -> (Dur, Dur, Dur, Dur) {
+    match own {
+        OutageSchedule::DutyCycle {
+            period,
+            down,
+            phase,
+            jitter,
+        } => (*period, *down, *phase, *jitter),
+        _ => (Dur::secs(30), Dur::secs(5), Dur::zero(), Dur::zero()),
+    }
+}
+
+/// A range in ms, or the model's value alone.
+fn ms_range(r: Option<[Dur; 2]>, own: Dur) -> std::ops::RangeInclusive<u64> {
+    r.map_or(ms(own)..=ms(own), |r| ms(r[0])..=ms(r[1]))
+}
+
+/// The model's schedule first, then duty cycles drawn from the space's `duty_*` ranges (a key not
+/// given keeps the model's duty cycle's value, or 0 s for phase and jitter).
+fn duty(sp: &SearchSpace, own: &OutageSchedule) -> BoxedStrategy<Option<OutageSchedule>> {
+    if !sp.duty() {
+        return Just(None).boxed();
+    }
+    let (p, d, ph, j) = duty_parts(own);
+    let ranges = (
+        ms_range(sp.duty_period, p),
+        ms_range(sp.duty_down, d),
+        ms_range(sp.duty_phase, ph),
+        ms_range(sp.duty_jitter, j),
+    );
+    prop_oneof![
+        Just(None),
+        ranges.prop_map(
+            |(period, down, phase, jitter)| Some(OutageSchedule::DutyCycle {
+                period: Dur::ms(period),
+                down: Dur::ms(down),
+                phase: Dur::ms(phase),
+                jitter: Dur::ms(jitter),
+            })
+        )
+    ]
+    .boxed()
+}
+
 /// The windows of a draw as a schedule: sorted, non-overlapping (a window starting inside the
 /// previous one is moved to just after it).
 pub(super) fn schedule(mut w: Vec<(u64, u64)>) -> OutageSchedule {
@@ -141,6 +200,9 @@ fn apply(base: &Scenario, d: Draw) -> Scenario {
     let mut s = base.clone();
     if let Some(w) = d.windows {
         s.link.outage = schedule(w);
+    }
+    if let Some(duty) = d.duty {
+        s.link.outage = duty;
     }
     s.link.outage_affects = d.affects;
     s.link.on_outage = d.policy;
@@ -187,6 +249,7 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
             } else {
                 Just(false).boxed()
             },
+            duty(&sp, &base.link.outage),
         ),
     );
     let base = base.clone();
@@ -203,9 +266,10 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
                 idle,
                 nagle,
                 interval,
-                (seed, phases_from_seed),
+                (seed, phases_from_seed, duty),
             )| Draw {
                 windows,
+                duty,
                 affects,
                 policy,
                 up_loss,
@@ -253,6 +317,29 @@ fn saved_windows(sp: &SearchSpace, saved: &OutageSchedule) -> Option<Vec<(u64, u
     (list.len() <= sp.windows && list.iter().all(inside)).then_some(list)
 }
 
+/// The duty cycle of `saved` as a draw, if the space can draw it.
+fn saved_duty(
+    sp: &SearchSpace,
+    own: &OutageSchedule,
+    saved: &OutageSchedule,
+) -> Option<OutageSchedule> {
+    let OutageSchedule::DutyCycle {
+        period,
+        down,
+        phase,
+        jitter,
+    } = saved
+    else {
+        return None;
+    };
+    let (p, d, ph, j) = duty_parts(own);
+    let inside = ms_range(sp.duty_period, p).contains(&ms(*period))
+        && ms_range(sp.duty_down, d).contains(&ms(*down))
+        && ms_range(sp.duty_phase, ph).contains(&ms(*phase))
+        && ms_range(sp.duty_jitter, j).contains(&ms(*jitter));
+    (sp.duty() && inside && saved != own).then(|| saved.clone())
+}
+
 /// The point of `base`'s search space that `saved` (an earlier counterexample, possibly of an
 /// older version of the model) was drawn at: every knob the space varies is taken from `saved`
 /// when the space can draw its value, everything else from `base`. So a saved counterexample is
@@ -263,6 +350,16 @@ pub fn replay(base: &Scenario, saved: &Scenario) -> Scenario {
     let (bl, sl) = (&base.link, &saved.link);
     let loss = |saved: &LossModel, own: &LossModel| match saved {
         LossModel::Bernoulli { p } if sp.loss[1] > 0.0 && (sp.loss[0]..=sp.loss[1]).contains(p) => {
+            saved.clone()
+        }
+        LossModel::GilbertElliott {
+            loss_rate,
+            mean_burst,
+        } if sp
+            .loss_burst
+            .is_some_and(|b| (b[0]..=b[1]).contains(mean_burst))
+            && (sp.loss[0].max(1e-4)..=sp.loss[1].max(1e-4)).contains(loss_rate) =>
+        {
             saved.clone()
         }
         _ => own.clone(),
@@ -282,6 +379,7 @@ pub fn replay(base: &Scenario, saved: &Scenario) -> Scenario {
     };
     let draw = Draw {
         windows: saved_windows(&sp, &sl.outage),
+        duty: saved_duty(&sp, &bl.outage, &sl.outage),
         affects: pick(
             sp.directions.contains(&sl.outage_affects) || sl.outage_affects == bl.outage_affects,
             sl.outage_affects,

@@ -9,6 +9,9 @@ use std::process::{Command, Output};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
+use tcpsim::clock::Dur;
+use tcpsim::model::{LossModel, OutageSchedule};
+
 use crate::{root, scratch};
 
 /// `tcpsim ARGS` run in `dir`.
@@ -287,4 +290,53 @@ fn committed_models_hold() {
     );
     assert!(out.ends_with(" passed, 0 failed\n"));
     assert!(!dir.join("tcpsim-test").exists());
+}
+
+// Proves the duty-cycle and burst-loss keys of `[search]` (issue 10, item 3): on the telemetry
+// model (a 30 s / 6 s duty cycle) with duty ranges and `loss_burst`, drawn cases keep the model's
+// schedule or take a duty cycle whose period, down time, phase and jitter lie in their ranges (a
+// part without a range keeps the model's); burst loss is drawn with its rate and burst length in
+// range; both kinds occur; and every draw replays onto its model as itself.
+#[test]
+fn duty_cycle_and_burst_loss_space() {
+    let text = fs::read_to_string(root().join("models/esp32-wifi-telemetry.toml")).unwrap()
+        + "\n[search]\nwindows = 0\nduty_period = [\"20s\", \"40s\"]\nduty_down = [\"1s\", \"10s\"]\n\
+           duty_jitter = [\"0s\", \"2s\"]\nloss = [0.0, 0.05]\nloss_burst = [2.0, 8.0]\n";
+    let base = tcpsim::Scenario::from_toml(&text, std::path::Path::new("t.toml")).unwrap();
+    let strategy = tcpsim::search::strategy(&base);
+    let mut runner = TestRunner::new(Config {
+        rng_seed: RngSeed::Fixed(5),
+        ..Config::default()
+    });
+    let (mut duty, mut burst) = (0, 0);
+    for _ in 0..200 {
+        let s = strategy.new_tree(&mut runner).unwrap().current();
+        match &s.link.outage {
+            OutageSchedule::DutyCycle {
+                period,
+                down,
+                phase,
+                jitter,
+            } if s.link.outage != base.link.outage => {
+                duty += 1;
+                assert!((Dur::secs(20)..=Dur::secs(40)).contains(period), "{period}");
+                assert!((Dur::secs(1)..=Dur::secs(10)).contains(down), "{down}");
+                assert!(*jitter <= Dur::secs(2), "{jitter}");
+                assert_eq!(*phase, Dur::secs(20), "no duty_phase range: the model's");
+            }
+            o => assert_eq!(o, &base.link.outage),
+        }
+        for l in [&s.link.uplink.loss, &s.link.downlink.loss] {
+            if let LossModel::GilbertElliott {
+                loss_rate,
+                mean_burst,
+            } = l
+            {
+                burst += 1;
+                assert!(*loss_rate > 0.0 && *loss_rate <= 0.05 && (2.0..=8.0).contains(mean_burst));
+            }
+        }
+        assert_eq!(tcpsim::search::replay(&base, &s), s);
+    }
+    assert!(duty > 20 && burst > 20, "duty {duty}, burst {burst}");
 }

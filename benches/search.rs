@@ -26,8 +26,11 @@ fn bench(c: &mut Criterion) {
         let mut opts = SearchOptions::new("stale-seq-after-fin");
         opts.threads = tcpsim::search::sweep::threads(None);
         opts.matching = Some(
-            target_from_capture(&root.join("tests/data").join(capture), "stale-seq-after-fin")
-                .unwrap(),
+            target_from_capture(
+                &root.join("tests/data").join(capture),
+                "stale-seq-after-fin",
+            )
+            .unwrap(),
         );
         let name = capture.rsplit('/').next().unwrap().trim_end_matches(".txt");
         g.bench_function(format!("precise-match-{name}"), |b| {

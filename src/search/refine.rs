@@ -5,7 +5,7 @@
 //!
 //! The method is a (1+λ) evolution strategy, written here rather than taken from an optimiser
 //! crate because the space is not a vector of reals: a case is a model, and the moves that matter
-//! are the model's own events, read from the case's finding (see [`Move`]): "cover the stale
+//! are the model's own events, read from the case's finding (see `Move`): "cover the stale
 //! retransmission with an outage that starts after the FIN's ACK" pushes it to the next backoff
 //! slot (lwIP's 22.5 s to 46.5 s), "cover the FIN" makes the server retransmit it. The continuous
 //! moves (an outage window's start and length, a delay, a timer or wake phase, a loss rate, the
@@ -16,7 +16,7 @@
 //! moves the whole episode (every window) earlier instead.
 //!
 //! Guarantees: deterministic for a given start, target and seed (moves come from the
-//! [`Stream::Search`] stream of the search seed; a generation's λ = [`LAMBDA`] mutants are evaluated
+//! `Stream::Search` stream of the search seed; a generation's λ = [`LAMBDA`] mutants are evaluated
 //! in parallel but compared in their fixed order, so the thread count does not change the result);
 //! the returned case is never worse than the start (a matching start stays matching); the
 //! simplification only accepts a change that keeps a match and does not increase the distance.
@@ -113,7 +113,7 @@ impl Goal<'_> {
 pub struct Budget {
     /// Most simulations (mutants and simplification).
     pub runs: u32,
-    /// The search seed (moves are drawn from its [`Stream::Search`] stream).
+    /// The search seed (moves are drawn from its `Stream::Search` stream).
     pub seed: u64,
     /// Worker threads.
     pub threads: usize,

@@ -47,6 +47,11 @@ pub struct SearchSpace {
     /// Range of a periodic client's message interval; absent keeps the model's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<[Dur; 2]>,
+    /// Range of the client's initial retransmission timeout, the base its backoff shifts (lwIP:
+    /// `LWIP_TCP_RTO_TIME`, 1.5 s in ESP-IDF; with 500 ms ticks, 2 s is a base of 4 ticks and
+    /// retransmissions 2, 6, 14, 30, 62 s after the timer starts); absent keeps the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_initial: Option<[Dur; 2]>,
     /// Range of the mean number of frames a loss burst takes (Gilbert–Elliott loss, at a long-run
     /// rate drawn from `loss`); absent draws independent (Bernoulli) loss only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,6 +122,7 @@ impl Default for SearchSpace {
             phases: true,
             interval: None,
             loss_burst: None,
+            rto_initial: None,
             duty_period: None,
             duty_down: None,
             duty_phase: None,

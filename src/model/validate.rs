@@ -465,6 +465,7 @@ fn validate_search(sp: &SearchSpace) -> Check {
         ("interval", &sp.interval),
         ("duty_period", &sp.duty_period),
         ("duty_down", &sp.duty_down),
+        ("rto_initial", &sp.rto_initial),
     ] {
         if let Some(r) = r {
             range(f, r)?;

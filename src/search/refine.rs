@@ -213,6 +213,8 @@ enum Move {
     Kind,
     /// Change a duty cycle's period, down time, phase or jitter.
     Duty,
+    /// Change the client's initial (base) RTO.
+    Rto,
 }
 
 /// The moves `sp` allows on a case with `windows` outage windows and `finding`.
@@ -248,6 +250,9 @@ fn moves(sp: &SearchSpace, windows: usize, finding: &Finding) -> Vec<Move> {
     }
     if sp.interval.is_some() {
         m.push(Move::Interval);
+    }
+    if sp.rto_initial.is_some() {
+        m.push(Move::Rto);
     }
     if sp.directions.len() + sp.policies.len() > 2 {
         m.push(Move::Kind);
@@ -408,6 +413,12 @@ fn apply_move(
         }
         Move::Phase => phase_move(s, rng, step_ms),
         Move::Duty => duty_move(s, sp, rng, step_ms),
+        Move::Rto => {
+            if let Some(r) = sp.rto_initial {
+                let rto = &mut s.client.tcp.rto_initial;
+                *rto = step(rng, ms(*rto), step_ms, r);
+            }
+        }
         Move::Reseed => s.seed = rng.next_u64(),
         Move::Loss => {
             let l = if rng.chance(0.5) {
@@ -569,6 +580,7 @@ fn simplify(base: &Scenario, mut best: Scored, goal: &Goal) -> (Scored, u64) {
         |s, b, _| s.server.idle_timeout = b.server.idle_timeout,
         |s, b, _| s.client.app = b.client.app.clone(),
         |s, b, _| s.client.tcp.nagle = b.client.tcp.nagle,
+        |s, b, _| s.client.tcp.rto_initial = b.client.tcp.rto_initial,
         |s, b, _| s.client.tcp.fast_timer_phase = b.client.tcp.fast_timer_phase,
         |s, b, _| s.client.tcp.slow_timer_phase = b.client.tcp.slow_timer_phase,
         |s, b, _| s.server.tcp = b.server.tcp.clone(),

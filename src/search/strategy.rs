@@ -26,6 +26,8 @@ struct Draw {
     windows: Option<Vec<(u64, u64)>>,
     /// A duty cycle drawn from the space's `duty_*` ranges; `None` keeps the model's schedule.
     duty: Option<OutageSchedule>,
+    /// The client's initial (base) RTO.
+    rto_initial: Dur,
     affects: Affects,
     policy: OutagePolicy,
     up_loss: LossModel,
@@ -204,6 +206,7 @@ fn apply(base: &Scenario, d: Draw) -> Scenario {
     if let Some(duty) = d.duty {
         s.link.outage = duty;
     }
+    s.client.tcp.rto_initial = d.rto_initial;
     s.link.outage_affects = d.affects;
     s.link.on_outage = d.policy;
     s.link.uplink.loss = d.up_loss;
@@ -250,6 +253,14 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
                 Just(false).boxed()
             },
             duty(&sp, &base.link.outage),
+            match sp.rto_initial {
+                Some(r) => prop_oneof![
+                    Just(base.client.tcp.rto_initial),
+                    (ms(r[0])..=ms(r[1])).prop_map(Dur::ms)
+                ]
+                .boxed(),
+                None => Just(base.client.tcp.rto_initial).boxed(),
+            },
         ),
     );
     let base = base.clone();
@@ -266,10 +277,11 @@ pub fn strategy(base: &Scenario) -> BoxedStrategy<Scenario> {
                 idle,
                 nagle,
                 interval,
-                (seed, phases_from_seed, duty),
+                (seed, phases_from_seed, duty, rto_initial),
             )| Draw {
                 windows,
                 duty,
+                rto_initial,
                 affects,
                 policy,
                 up_loss,
@@ -380,6 +392,12 @@ pub fn replay(base: &Scenario, saved: &Scenario) -> Scenario {
     let draw = Draw {
         windows: saved_windows(&sp, &sl.outage),
         duty: saved_duty(&sp, &bl.outage, &sl.outage),
+        rto_initial: match sp.rto_initial {
+            Some(r) if allowed_ms(saved.client.tcp.rto_initial, base.client.tcp.rto_initial, r) => {
+                saved.client.tcp.rto_initial
+            }
+            _ => base.client.tcp.rto_initial,
+        },
         affects: pick(
             sp.directions.contains(&sl.outage_affects) || sl.outage_affects == bl.outage_affects,
             sl.outage_affects,

@@ -109,6 +109,16 @@ pub fn at_bounds(base: &Scenario, case: &Scenario) -> Vec<String> {
             r,
         );
     }
+    if let Some(r) = sp.rto_initial
+        && case.client.tcp.rto_initial != base.client.tcp.rto_initial
+    {
+        edge(
+            "rto_initial",
+            "the client's initial RTO".into(),
+            case.client.tcp.rto_initial,
+            r,
+        );
+    }
     if let (Some(r), AppModel::Periodic { interval, .. }) = (sp.interval, &case.client.app) {
         edge("interval", "the message interval".into(), *interval, r);
     }

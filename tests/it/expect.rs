@@ -292,23 +292,25 @@ fn committed_models_hold() {
     assert!(!dir.join("tcpsim-test").exists());
 }
 
-// Proves the duty-cycle and burst-loss keys of `[search]` (issue 10, item 3): on the telemetry
+// Proves the duty-cycle, burst-loss and RTO-base keys of `[search]` (issue 10, item 3): on the telemetry
 // model (a 30 s / 6 s duty cycle) with duty ranges and `loss_burst`, drawn cases keep the model's
 // schedule or take a duty cycle whose period, down time, phase and jitter lie in their ranges (a
 // part without a range keeps the model's); burst loss is drawn with its rate and burst length in
-// range; both kinds occur; and every draw replays onto its model as itself.
+// range; the client's initial RTO (lwIP's base) in its range; all three occur; and every draw
+// replays onto its model as itself.
 #[test]
 fn duty_cycle_and_burst_loss_space() {
     let text = fs::read_to_string(root().join("models/esp32-wifi-telemetry.toml")).unwrap()
         + "\n[search]\nwindows = 0\nduty_period = [\"20s\", \"40s\"]\nduty_down = [\"1s\", \"10s\"]\n\
-           duty_jitter = [\"0s\", \"2s\"]\nloss = [0.0, 0.05]\nloss_burst = [2.0, 8.0]\n";
+           duty_jitter = [\"0s\", \"2s\"]\nloss = [0.0, 0.05]\nloss_burst = [2.0, 8.0]\n\
+           rto_initial = [\"1500ms\", \"3s\"]\n";
     let base = tcpsim::Scenario::from_toml(&text, std::path::Path::new("t.toml")).unwrap();
     let strategy = tcpsim::search::strategy(&base);
     let mut runner = TestRunner::new(Config {
         rng_seed: RngSeed::Fixed(5),
         ..Config::default()
     });
-    let (mut duty, mut burst) = (0, 0);
+    let (mut duty, mut burst, mut rto) = (0, 0, 0);
     for _ in 0..200 {
         let s = strategy.new_tree(&mut runner).unwrap().current();
         match &s.link.outage {
@@ -336,7 +338,15 @@ fn duty_cycle_and_burst_loss_space() {
                 assert!(*loss_rate > 0.0 && *loss_rate <= 0.05 && (2.0..=8.0).contains(mean_burst));
             }
         }
+        let r = s.client.tcp.rto_initial;
+        if r != base.client.tcp.rto_initial {
+            rto += 1;
+            assert!((Dur::ms(1500)..=Dur::secs(3)).contains(&r), "{r}");
+        }
         assert_eq!(tcpsim::search::replay(&base, &s), s);
     }
-    assert!(duty > 20 && burst > 20, "duty {duty}, burst {burst}");
+    assert!(
+        duty > 20 && burst > 20 && rto > 20,
+        "duty {duty}, burst {burst}, rto {rto}"
+    );
 }

@@ -171,6 +171,15 @@ impl SearchArgs {
                 self.min_rate
             );
         }
+        if self.min_rate > 0.0 && self.seeds == 0 {
+            anyhow::bail!("--min-rate needs seeds to measure the rate over (--seeds is 0)");
+        }
+        if self.tolerance == 0.0 && self.floor == 0.0 {
+            anyhow::bail!("--tolerance and --floor are both 0: no time could ever match");
+        }
+        if self.plot && self.matching.is_none() {
+            anyhow::bail!("--plot draws the capture against the reproducer: it needs --match");
+        }
         tcpsim::search::sweep::check_seeds(self.seeds.max(1))?;
         let mut opts = tcpsim::search::SearchOptions::new(&self.target);
         opts.cases = self.cases;

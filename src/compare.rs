@@ -21,13 +21,17 @@ pub enum CompareError {
     #[error(transparent)]
     Import(#[from] crate::capture::ImportError),
     /// The run directory's or model file's model could not be loaded.
-    #[error("{path}: not a tcpsim run directory or model: {source}")]
+    #[error("{path}: not a tcpsim run directory or model")]
     NotARun {
         /// The directory.
         path: String,
         /// Why its run.toml did not load.
+        #[source]
         source: crate::model::ModelError,
     },
+    /// The capture given is a directory (a run directory goes after `--with`).
+    #[error("{0}: a directory, not a capture (a run directory goes after --with)")]
+    CaptureIsDir(String),
     /// The reproducer did not run.
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
@@ -47,6 +51,9 @@ pub fn plot_with(
     signature: Option<&str>,
     opts: &PlotOptions,
 ) -> Result<String, CompareError> {
+    if capture.is_dir() {
+        return Err(CompareError::CaptureIsDir(capture.display().to_string()));
+    }
     let import = ImportOptions {
         lenient: opts.lenient,
     };

@@ -266,9 +266,9 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         || input.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    let mut opts = PlotOptions::new(&title);
+    (opts.from, opts.to, opts.conn, opts.lenient) = (a.from, a.to, a.conn, a.lenient);
     let (svg, default_out) = if let Some(with) = &a.with {
-        let mut opts = PlotOptions::new(&title);
-        (opts.from, opts.to, opts.lenient) = (a.from, a.to, a.lenient);
         let svg = tcpsim::compare::plot_with(input, with, a.target.as_deref(), &opts)?;
         (svg, input.with_extension("compare.svg"))
     } else if input.is_dir() {
@@ -277,13 +277,10 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
             .with_context(|| format!("{}: not a tcpsim run directory", input.display()))?;
         let mut sink = TimelineSink::new(s.capture, 0).window(a.from, a.to);
         tcpsim::simulate(&s, &mut sink, tcpsim::Analyse::No)?;
-        let mut opts = PlotOptions::new(&s.name);
-        (opts.from, opts.to) = (a.from, a.to);
+        opts.title = s.name.clone();
         let svg = sink.draw(&opts)?;
         (svg, input.join("timeline.svg"))
     } else {
-        let mut opts = PlotOptions::new(&title);
-        (opts.from, opts.to, opts.conn, opts.lenient) = (a.from, a.to, a.conn, a.lenient);
         let (svg, stats) = tcpsim::plot::plot_file(input, &opts, a.target.as_deref())?;
         if let Some(w) = stats.and_then(|st| report::skipped_lines_warning(input, &st)) {
             eprint!("{w}");
@@ -291,8 +288,9 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         (svg, fsio::svg_beside(input))
     };
     let path = a.out.unwrap_or(default_out);
-    let with = a.with.as_deref().unwrap_or(input);
-    fsio::ensure_not_input(&path, &[input, &input.join("run.toml"), with])?;
+    let w = a.with.as_deref().unwrap_or(input);
+    let inputs = [input, &input.join("run.toml"), w, &w.join("run.toml")];
+    fsio::ensure_not_input(&path, &inputs)?;
     fsio::write_atomic(&path, svg.as_bytes())?;
     out(&format!("wrote {}\n", path.display()))?;
     Ok(ExitCode::SUCCESS)

@@ -73,6 +73,13 @@ pub struct SearchSpace {
 }
 
 impl SearchSpace {
+    /// The range burst loss draws its long-run rate from: `loss`, its lower end raised above 0
+    /// (a Gilbert–Elliott rate must be positive) but never past its upper end.
+    pub fn burst_rate(&self) -> std::ops::RangeInclusive<f64> {
+        let hi = self.loss[1];
+        self.loss[0].max(hi * 1e-3)..=hi
+    }
+
     /// Whether the space draws duty cycles (any `duty_*` key).
     pub fn duty(&self) -> bool {
         self.duty_period.is_some()

@@ -454,10 +454,10 @@ fn validate_search(sp: &SearchSpace) -> Check {
             format!("{b:?} must be a range of mean burst lengths from 1 frame"),
         );
     }
-    if sp.loss_burst.is_some() && sp.loss[1] >= 1.0 {
+    if sp.loss_burst.is_some() && !(sp.loss[1] > 0.0 && sp.loss[1] < 1.0) {
         return bad(
             "search.loss",
-            "burst loss needs a long-run loss rate below 1",
+            "burst loss (loss_burst) needs a long-run loss rate range above 0 and below 1",
         );
     }
     for (f, r) in [

@@ -32,36 +32,59 @@ pub struct Side<'a> {
     pub name: &'a str,
 }
 
-/// The time of a trace's first FIN and its first packet.
-fn fin_and_first(t: &Trace) -> Option<(Instant, Instant, Instant)> {
-    let mut view = CaptureView::new(CapturePoint::Server, &t.endpoints);
-    let mut first = None;
-    let mut fin = None;
-    let mut last = None;
-    for e in t.events() {
-        if let Some(p) = view.packet(&e) {
-            first.get_or_insert(p.t);
-            last = Some(p.t);
-            if fin.is_none() && p.has(TcpFlags::FIN) {
-                fin = Some(p.t);
-            }
-        }
-    }
-    Some((fin?, first?, last?))
-}
-
-/// The first finding of `signature` (or any, without one) of a trace.
-fn finding(t: &Trace, signature: Option<&str>) -> Option<Finding> {
-    let a = analyze_trace(t, CapturePoint::Server, Default::default());
-    (a.findings.into_iter()).find(|f| signature.is_none_or(|s| f.signature == s))
-}
-
-/// Draws `capture` above `reproducer`, aligned at their first FINs (t = 0), with a table of the
-/// features of their first `signature` finding (or first finding). `opts.from`/`opts.to` are
-/// seconds from the FIN; by default the window spans both traces, at most a minute each side.
+/// The times of connection `conn`'s (in order of first packet) first FIN, first packet and last
+/// packet; `None` for the FIN when it has none.
 ///
 /// # Errors
-/// [`PlotError::NoFin`] when a trace has no FIN to align at, or a side's timeline error.
+/// [`PlotError::NoPackets`] or [`PlotError::NoSuchConnection`].
+fn fin_and_first(t: &Trace, conn: usize) -> Result<(Option<Instant>, Instant, Instant), PlotError> {
+    let mut view = CaptureView::new(CapturePoint::Server, &t.endpoints);
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let (mut fin, mut span) = (None, None::<(Instant, Instant)>);
+    for e in t.events() {
+        let Some(p) = view.packet(&e) else { continue };
+        let pair = (p.src.min(p.dst), p.src.max(p.dst));
+        let index = match pairs.iter().position(|q| *q == pair) {
+            Some(i) => i,
+            None if pairs.len() <= conn => {
+                pairs.push(pair);
+                pairs.len() - 1
+            }
+            None => continue,
+        };
+        if index != conn {
+            continue;
+        }
+        span = Some(span.map_or((p.t, p.t), |(a, _)| (a, p.t)));
+        if fin.is_none() && p.has(TcpFlags::FIN) {
+            fin = Some(p.t);
+        }
+    }
+    match span {
+        Some((first, last)) => Ok((fin, first, last)),
+        None if pairs.is_empty() => Err(PlotError::NoPackets),
+        None => Err(PlotError::NoSuchConnection {
+            conn,
+            count: pairs.len(),
+        }),
+    }
+}
+
+/// The first finding of `signature` (or any, without one) of connection `conn` of a trace.
+fn finding(t: &Trace, conn: usize, signature: Option<&str>) -> Option<Finding> {
+    let a = analyze_trace(t, CapturePoint::Server, Default::default());
+    let c = a.connections.into_iter().nth(conn)?;
+    (c.findings.into_iter()).find(|f| signature.is_none_or(|s| f.signature == s))
+}
+
+/// Draws `capture` (its connection `opts.conn`) above `reproducer` (its first connection), aligned
+/// at their first FINs (t = 0), with a table of the features of their first `signature` finding
+/// (or first finding). `opts.from`/`opts.to` are seconds from the FIN; by default the window spans
+/// both traces, at most a minute each side.
+///
+/// # Errors
+/// [`PlotError::NoFin`] when a connection has no FIN to align at, no such connection, or a side's
+/// timeline error.
 pub fn compare(
     capture: Side,
     reproducer: Side,
@@ -69,20 +92,21 @@ pub fn compare(
     opts: &PlotOptions,
 ) -> Result<String, PlotError> {
     let mut sides = Vec::new();
-    for s in [capture, reproducer] {
-        let (fin, first, last) = fin_and_first(s.trace).ok_or_else(|| PlotError::NoFin {
+    for (s, conn) in [(capture, opts.conn), (reproducer, 0)] {
+        let (fin, first, last) = fin_and_first(s.trace, conn)?;
+        let fin = fin.ok_or_else(|| PlotError::NoFin {
             name: s.name.to_string(),
         })?;
-        sides.push((s, fin, first, last));
+        sides.push((s, conn, fin, first, last));
     }
     let before = sides
         .iter()
-        .map(|(_, fin, first, _)| secs(*fin) - secs(*first))
+        .map(|(_, _, fin, first, _)| secs(*fin) - secs(*first))
         .fold(0.0, f64::max)
         .min(REACH_S);
     let after = sides
         .iter()
-        .map(|(_, fin, _, last)| secs(*last) - secs(*fin))
+        .map(|(_, _, fin, _, last)| secs(*last) - secs(*fin))
         .fold(0.0, f64::max)
         .min(REACH_S);
     let window = PlotOptions {
@@ -91,14 +115,16 @@ pub fn compare(
         ..opts.clone()
     };
     let mut panels = Vec::new();
-    for (s, fin, _, _) in &sides {
+    for (s, conn, fin, _, _) in &sides {
         let o = PlotOptions {
             title: s.name.to_string(),
+            conn: *conn,
             ..window.clone()
         };
         panels.push(timeline_from(s.trace, *fin, &o)?);
     }
-    let features = [capture, reproducer].map(|s| finding(s.trace, signature));
+    let features =
+        [(capture, opts.conn), (reproducer, 0)].map(|(s, conn)| finding(s.trace, conn, signature));
     Ok(stack(
         &panels,
         &table(&features, [capture.name, reproducer.name]),

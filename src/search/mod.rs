@@ -48,8 +48,8 @@ pub struct SearchOptions {
     pub min_tolerance: f64,
     /// Most shrinking steps (each a simulation).
     pub max_shrink_iters: u32,
-    /// With a target: most simulations of the refinement after the generation phase
-    /// ([`refine::refine`]).
+    /// With a target: most simulations of the refinement's local search after the generation
+    /// phase ([`refine::refine`]; its simplification adds at most one per window and knob).
     pub refine: u32,
     /// Worker threads of the refinement (the result does not depend on them).
     pub threads: usize,

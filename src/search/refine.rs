@@ -12,8 +12,10 @@
 //! idle timeout) take a normal step whose size is drawn log-uniformly from 1 ms to 5 s for every
 //! mutant: the features react at every scale, from a 40 ms message slot to a backoff slot, and a
 //! step size adapted to the last success starves the other scales. Every move stays inside the
-//! model's `[search]` space; an event's window that would start past the space's latest start
-//! moves the whole episode (every window) earlier instead.
+//! model's `[search]` space (window starts and lengths are drawn in their ranges; overlapping
+//! windows are then laid end to end, as the generation does, which can move a start later); an
+//! event's window that would start past the space's latest start moves the whole episode (every
+//! window) earlier instead.
 //!
 //! Guarantees: deterministic for a given start, target and seed (moves come from the
 //! `Stream::Search` stream of the search seed; a generation's λ = [`LAMBDA`] mutants are evaluated
@@ -111,7 +113,8 @@ impl Goal<'_> {
 /// The budget of a refinement.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
-    /// Most simulations (mutants and simplification).
+    /// Most simulations of the local search (in generations of [`LAMBDA`]); the simplification
+    /// adds at most one per window and knob.
     pub runs: u32,
     /// The search seed (moves are drawn from its `Stream::Search` stream).
     pub seed: u64,
@@ -319,7 +322,8 @@ fn add_window(ws: &mut Vec<(u64, u64)>, sp: &SearchSpace, start_us: u64, end_us:
     );
     let excess = start_us.saturating_sub(last);
     let earliest = ws.iter().map(|w| w.0).min().unwrap_or(u64::MAX);
-    let (start_us, end_us) = if excess > 0 && earliest.saturating_sub(excess) >= first {
+    let room = earliest.checked_sub(excess).is_some_and(|e| e >= first);
+    let (start_us, end_us) = if excess > 0 && room {
         for w in ws.iter_mut() {
             w.0 -= excess;
         }
@@ -374,7 +378,11 @@ fn window_move(
                     .iter_mut()
                     .find(|w| w.0 >= us(stale - a2s) && w.0 < us(stale))
                 {
-                    Some(w) => w.1 = (end - w.0).min(sp.window_length[1].0.total_micros()),
+                    Some(w) => {
+                        let lo = sp.window_length[0].0.total_micros().max(1000);
+                        let hi = sp.window_length[1].0.total_micros().max(lo);
+                        w.1 = end.saturating_sub(w.0).clamp(lo, hi);
+                    }
                     None => add_window(ws, sp, at, end),
                 }
             }
@@ -436,7 +444,7 @@ fn apply_move(
                     Some(b),
                 ) => LossModel::GilbertElliott {
                     loss_rate: (loss_rate + normal(rng, sd))
-                        .clamp(sp.loss[0].max(1e-4), sp.loss[1]),
+                        .clamp(*sp.burst_rate().start(), *sp.burst_rate().end()),
                     mean_burst: (mean_burst + normal(rng, (b[1] - b[0]) / 4.0)).clamp(b[0], b[1]),
                 },
                 (other, _) => {
@@ -612,4 +620,75 @@ fn simplify(base: &Scenario, mut best: Scored, goal: &Goal) -> (Scored, u64) {
         }
     }
     (best, runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Window;
+    use std::collections::BTreeMap;
+
+    fn generic() -> Scenario {
+        let text = include_str!("../../models/esp32-wifi-generic.toml");
+        Scenario::from_toml(text, std::path::Path::new("generic.toml")).unwrap()
+    }
+
+    // Review regressions: mutating cases of odd but valid spaces neither panics nor leaves the
+    // space's ranges: burst loss whose rate range tops out below 1e-4 (the clamp's ends crossed),
+    // and a window added past the latest start when the space starts at 0 s (the episode moved
+    // earlier by more than a window's start underflowed). Every mutant's windows keep lengths in
+    // range and its loss in range.
+    #[test]
+    fn odd_spaces_mutate_without_panics() {
+        let mut base = generic();
+        let sp = SearchSpace {
+            windows: 2,
+            window_start: [Dur::zero(), Dur::secs(5)],
+            window_length: [Dur::ms(100), Dur::secs(30)],
+            loss: [0.0, 0.00005],
+            loss_burst: Some([1.0, 5.0]),
+            ..SearchSpace::default()
+        };
+        base.search = Some(sp.clone());
+        let mut case = base.clone();
+        case.link.uplink.loss = LossModel::GilbertElliott {
+            loss_rate: 0.00004,
+            mean_burst: 2.0,
+        };
+        case.link.outage = OutageSchedule::Windows {
+            windows: vec![Window {
+                at: Dur::secs(1),
+                len: Dur::secs(1),
+            }],
+        };
+        let features: BTreeMap<String, f64> = [("ack_to_stale_s", 7.0), ("fin_to_ack_s", 0.02)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let from = Scored {
+            scenario: case,
+            finding: Finding {
+                signature: "stale-seq-after-fin".into(),
+                at_s: 30.0,
+                features,
+            },
+            compared: Vec::new(),
+            score: 1.0,
+        };
+        let mut rng = SimRng::new(7, Stream::Search);
+        for _ in 0..3000 {
+            let step_ms = 10f64.powf(rng.unit() * 3.7);
+            let m = mutate(&from, &sp, &mut rng, step_ms);
+            for (at, len) in windows_us(&m) {
+                assert!((100_000..=30_000_000).contains(&len), "{len}");
+                // Starts in [0, 5 s], laid end to end after at most one earlier window.
+                assert!(at <= 36_000_000, "{at}");
+            }
+            for l in [&m.link.uplink.loss, &m.link.downlink.loss] {
+                if let LossModel::GilbertElliott { loss_rate, .. } = l {
+                    assert!(*loss_rate > 0.0 && *loss_rate <= 0.00005, "{loss_rate}");
+                }
+            }
+        }
+    }
 }

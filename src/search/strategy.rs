@@ -70,7 +70,7 @@ fn model_first<T: Clone + PartialEq + std::fmt::Debug + 'static>(
 
 fn loss(sp: &SearchSpace, m: &LossModel) -> BoxedStrategy<LossModel> {
     if let (Some(b), true) = (sp.loss_burst, sp.loss[1] > 0.0) {
-        let rate = sp.loss[0].max(1e-4)..=sp.loss[1].max(1e-4);
+        let rate = sp.burst_rate();
         prop_oneof![
             Just(m.clone()),
             (sp.loss[0]..=sp.loss[1]).prop_map(|p| LossModel::Bernoulli { p }),
@@ -370,7 +370,7 @@ pub fn replay(base: &Scenario, saved: &Scenario) -> Scenario {
         } if sp
             .loss_burst
             .is_some_and(|b| (b[0]..=b[1]).contains(mean_burst))
-            && (sp.loss[0].max(1e-4)..=sp.loss[1].max(1e-4)).contains(loss_rate) =>
+            && sp.burst_rate().contains(loss_rate) =>
         {
             saved.clone()
         }

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::model::{AppModel, Dur, LossModel, OutageSchedule, Scenario};
+use crate::model::{AppModel, Dur, LossModel, OutageSchedule, Scenario, SearchSpace};
 
 use super::refine::Goal;
 use super::sweep::par_map;
@@ -56,30 +56,19 @@ pub fn robustness(s: &Scenario, goal: &Goal, seeds: u32, threads: usize) -> Robu
 pub fn at_bounds(base: &Scenario, case: &Scenario) -> Vec<String> {
     let sp = base.search.clone().unwrap_or_default();
     let mut out = Vec::new();
-    let mut edge = |key: &str, what: String, v: Dur, r: [Dur; 2]| {
-        if r[0] == r[1] {
-            return;
-        }
-        let end = if v <= r[0] {
-            "lower"
-        } else if v >= r[1] {
-            "upper"
-        } else {
-            return;
-        };
-        out.push(format!("{key}: {what} is {v}, the range's {end} end"));
-    };
     if let OutageSchedule::Windows { windows } = &case.link.outage
         && sp.windows > 0
     {
         for (i, w) in windows.iter().enumerate() {
             edge(
+                &mut out,
                 "window_start",
                 format!("window {}", i + 1),
                 w.at,
                 sp.window_start,
             );
             edge(
+                &mut out,
                 "window_length",
                 format!("window {}", i + 1),
                 w.len,
@@ -96,13 +85,14 @@ pub fn at_bounds(base: &Scenario, case: &Scenario) -> Vec<String> {
         ),
     ] {
         if d != own {
-            edge("delay", format!("the {name} delay"), d, sp.delay);
+            edge(&mut out, "delay", format!("the {name} delay"), d, sp.delay);
         }
     }
     if let (Some(r), Some(v)) = (sp.idle_timeout, case.server.idle_timeout.0)
         && case.server.idle_timeout != base.server.idle_timeout
     {
         edge(
+            &mut out,
             "idle_timeout",
             "the server's idle timeout".into(),
             Dur(v),
@@ -113,14 +103,57 @@ pub fn at_bounds(base: &Scenario, case: &Scenario) -> Vec<String> {
         && case.client.tcp.rto_initial != base.client.tcp.rto_initial
     {
         edge(
+            &mut out,
             "rto_initial",
             "the client's initial RTO".into(),
             case.client.tcp.rto_initial,
             r,
         );
     }
-    if let (Some(r), AppModel::Periodic { interval, .. }) = (sp.interval, &case.client.app) {
-        edge("interval", "the message interval".into(), *interval, r);
+    if let (Some(r), AppModel::Periodic { interval, .. }) = (sp.interval, &case.client.app)
+        && case.client.app != base.client.app
+    {
+        edge(
+            &mut out,
+            "interval",
+            "the message interval".into(),
+            *interval,
+            r,
+        );
+    }
+    if let OutageSchedule::DutyCycle {
+        period,
+        down,
+        phase,
+        jitter,
+    } = &case.link.outage
+        && case.link.outage != base.link.outage
+    {
+        for (key, what, v, r) in [
+            (
+                "duty_period",
+                "the duty cycle's period",
+                period,
+                sp.duty_period,
+            ),
+            (
+                "duty_down",
+                "the duty cycle's down time",
+                down,
+                sp.duty_down,
+            ),
+            ("duty_phase", "the duty cycle's phase", phase, sp.duty_phase),
+            (
+                "duty_jitter",
+                "the duty cycle's jitter",
+                jitter,
+                sp.duty_jitter,
+            ),
+        ] {
+            if let Some(r) = r {
+                edge(&mut out, key, what.into(), *v, r);
+            }
+        }
     }
     if let OutageSchedule::Windows { windows } = &case.link.outage
         && sp.windows > 0
@@ -131,20 +164,54 @@ pub fn at_bounds(base: &Scenario, case: &Scenario) -> Vec<String> {
             sp.windows
         ));
     }
+    loss_bounds(&sp, case, &mut out);
+    out
+}
+
+/// The loss knobs of `case` at an end of their range.
+fn loss_bounds(sp: &SearchSpace, case: &Scenario, out: &mut Vec<String>) {
     for (name, l) in [
         ("uplink", &case.link.uplink.loss),
         ("downlink", &case.link.downlink.loss),
     ] {
-        if let LossModel::Bernoulli { p } = l
-            && sp.loss[1] > 0.0
-            && *p >= sp.loss[1]
-        {
+        let (rate, burst) = match l {
+            LossModel::Bernoulli { p } => (*p, None),
+            LossModel::GilbertElliott {
+                loss_rate,
+                mean_burst,
+            } => (*loss_rate, Some(*mean_burst)),
+            _ => continue,
+        };
+        if sp.loss[1] > 0.0 && rate >= sp.loss[1] {
             out.push(format!(
-                "loss: the {name} loss is {p}, the range's upper end"
+                "loss: the {name} loss is {rate}, the range's upper end"
+            ));
+        }
+        if let (Some(b), Some(r)) = (burst, sp.loss_burst)
+            && r[0] < r[1]
+            && (b <= r[0] || b >= r[1])
+        {
+            let end = if b <= r[0] { "lower" } else { "upper" };
+            out.push(format!(
+                "loss_burst: the {name} mean burst is {b} frames, the range's {end} end"
             ));
         }
     }
-    out
+}
+
+/// Adds "KEY: WHAT is V, the range's lower|upper end" to `out` when `v` is at an end of `r`.
+fn edge(out: &mut Vec<String>, key: &str, what: String, v: Dur, r: [Dur; 2]) {
+    if r[0] == r[1] {
+        return;
+    }
+    let end = if v <= r[0] {
+        "lower"
+    } else if v >= r[1] {
+        "upper"
+    } else {
+        return;
+    };
+    out.push(format!("{key}: {what} is {v}, the range's {end} end"));
 }
 
 #[cfg(test)]
@@ -195,6 +262,17 @@ mod tests {
             ]
         );
         assert!(at_bounds(&base, &base).is_empty());
+        // Review regression: a knob at the model's own value is not "at a bound", even when the
+        // model's value is a range's end (the 40 ms interval, range 40–60 ms).
+        let mut own = base.clone();
+        if let Some(sp) = &mut own.search {
+            sp.interval = Some([Dur::ms(40), Dur::ms(60)]);
+        }
+        assert!(
+            at_bounds(&own, &own).is_empty(),
+            "{:?}",
+            at_bounds(&own, &own)
+        );
     }
 
     // Proves the rate is matched over seeds run, and a robustness not measured (no seeds) is 1.

@@ -270,3 +270,76 @@ fn capture_with_reproducer_aligned_at_fin() {
     );
     assert!(!none.exists());
 }
+
+// Review regressions of `plot --with`: it aligns the connection `--conn` picks, at that
+// connection's FIN (a capture holding capture a's connection, then capture b's: --conn 0 is
+// 13:29:58.797195, --conn 1 is 13:52:52.847055), refuses a connection the capture lacks and a
+// directory as the capture (exit 2), and never writes over the run directory's run.toml.
+#[test]
+fn plot_with_connection_and_inputs() {
+    let dir = crate::scratch("plot_with_conn");
+    let data = root().join("tests/data/observed");
+    let a = std::fs::read_to_string(data.join("esp32-wifi-stale-fin-a.txt")).unwrap();
+    let b = std::fs::read_to_string(data.join("esp32-wifi-stale-fin-b.txt")).unwrap();
+    let two = dir.join("two.txt");
+    std::fs::write(&two, a + &b).unwrap();
+    let with = "tests/data/observed/esp32-wifi-stale-fin-b.txt";
+    for (conn, fin) in [("0", "13:29:58.797195"), ("1", "13:52:52.847055")] {
+        let out = dir.join(format!("c{conn}.svg"));
+        let o = tcpsim(
+            &[
+                "plot",
+                two.to_str().unwrap(),
+                "--with",
+                with,
+                "--conn",
+                conn,
+            ]
+            .into_iter()
+            .chain(["--out", out.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let svg = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            svg.contains(&format!("t = 0 at its first FIN ({fin})")),
+            "conn {conn}"
+        );
+    }
+    let o = tcpsim(&["plot", two.to_str().unwrap(), "--with", with, "--conn", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no connection 5 (the capture has 2)"));
+    let run = dir.join("run");
+    let o = tcpsim(&[
+        "run",
+        "models/esp32-wifi-stale-fin.toml",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let run_toml = run.join("run.toml");
+    let before = std::fs::read(&run_toml).unwrap();
+    let o = tcpsim(&[
+        "plot",
+        with,
+        "--with",
+        run.to_str().unwrap(),
+        "--out",
+        run_toml.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&run_toml).unwrap(), before);
+    let o = tcpsim(&["plot", run.to_str().unwrap(), "--with", with]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("a directory, not a capture"));
+}

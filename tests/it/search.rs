@@ -522,3 +522,41 @@ fn sweep_outcomes_and_invalid_cells() {
         }
     }
 }
+
+// Review regressions: search flags that cannot work together are refused before anything runs
+// (exit 2, the flag named): --min-rate without seeds to measure it over, --plot without a capture
+// to plot against, and a zero tolerance with a zero floor (no time could match).
+#[test]
+fn search_flag_combinations_refused() {
+    for (args, says) in [
+        (
+            vec!["--seeds", "0", "--min-rate", "0.5"],
+            "--min-rate needs seeds",
+        ),
+        (
+            vec!["--plot"],
+            "--plot draws the capture against the reproducer: it needs --match",
+        ),
+        (
+            vec!["--tolerance", "0", "--floor", "0"],
+            "--tolerance and --floor are both 0",
+        ),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+            .args([
+                "search",
+                "models/esp32-wifi-generic.toml",
+                "--target",
+                "stale-seq-after-fin",
+            ])
+            .args(&args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{args:?}: {o:?}"
+        );
+    }
+}

@@ -29,6 +29,9 @@ pub enum CompareError {
         #[source]
         source: crate::model::ModelError,
     },
+    /// The signature asked for is not one the detectors know.
+    #[error("--target: unknown signature {0:?} (known: {known})", known = crate::detect::signatures().collect::<Vec<_>>().join(", "))]
+    UnknownSignature(String),
     /// The capture given is a directory (a run directory goes after `--with`).
     #[error("{0}: a directory, not a capture (a run directory goes after --with)")]
     CaptureIsDir(String),
@@ -53,6 +56,9 @@ pub fn plot_with(
 ) -> Result<String, CompareError> {
     if capture.is_dir() {
         return Err(CompareError::CaptureIsDir(capture.display().to_string()));
+    }
+    if let Some(s) = signature.filter(|s| !crate::detect::signatures().any(|k| k == *s)) {
+        return Err(CompareError::UnknownSignature(s.to_string()));
     }
     let import = ImportOptions {
         lenient: opts.lenient,

@@ -273,8 +273,9 @@ fn capture_with_reproducer_aligned_at_fin() {
 
 // Review regressions of `plot --with`: it aligns the connection `--conn` picks, at that
 // connection's FIN (a capture holding capture a's connection, then capture b's: --conn 0 is
-// 13:29:58.797195, --conn 1 is 13:52:52.847055), refuses a connection the capture lacks and a
-// directory as the capture (exit 2), and never writes over the run directory's run.toml.
+// 13:29:58.797195, --conn 1 is 13:52:52.847055), refuses a connection the capture lacks, a
+// directory as the capture and an unknown --target (exit 2), and never writes over the run
+// directory's run.toml.
 #[test]
 fn plot_with_connection_and_inputs() {
     let dir = crate::scratch("plot_with_conn");
@@ -342,4 +343,7 @@ fn plot_with_connection_and_inputs() {
     let o = tcpsim(&["plot", run.to_str().unwrap(), "--with", with]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("a directory, not a capture"));
+    let o = tcpsim(&["plot", with, "--with", with, "--target", "no-such-sig"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown signature \"no-such-sig\""));
 }

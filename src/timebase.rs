@@ -97,7 +97,7 @@ impl TimeBase {
     /// `10.116717 s` for relative times.
     pub fn show(&self, s: f64) -> String {
         match self.clock(self.at(s)) {
-            Some(c) => format!("{c} (+{s:.6} s)"),
+            Some(c) => format!("{c} ({s:+.6} s)"),
             None => format!("{s:.6} s"),
         }
     }

@@ -106,9 +106,12 @@ impl Window {
                 "the trace has no packets".to_string()
             };
             let since = if data.simulated {
-                "seconds of the run"
+                "seconds of the run".to_string()
             } else {
-                "seconds since the first packet, a time of day or a date and time"
+                format!(
+                    "seconds since {}, a time of day or a date and time",
+                    data.zero
+                )
             };
             return Err(PlotError::EmptyWindow(format!(
                 "{} .. {} holds nothing to draw: {span}; give {since}",

@@ -343,6 +343,15 @@ fn plot_with_connection_and_inputs() {
     let o = tcpsim(&["plot", run.to_str().unwrap(), "--with", with]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("a directory, not a capture"));
+    // A window holding nothing names the span in seconds from the FIN, signed.
+    let o = tcpsim(&["plot", with, "--with", with, "--from", "100", "--to", "200"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("13:52:27.497668 (-25.349387 s)")
+            && err.contains("seconds since its first FIN"),
+        "{err}"
+    );
     let o = tcpsim(&["plot", with, "--with", with, "--target", "no-such-sig"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown signature \"no-such-sig\""));

@@ -12,6 +12,7 @@ use crate::capture::{ImportOptions, import_trace, import_trace_from};
 use crate::model::Scenario;
 use crate::plot::{PlotOptions, Side, compare};
 use crate::run::run_pcap;
+use crate::trace::Trace;
 
 /// What went wrong comparing.
 #[derive(Debug, thiserror::Error)]
@@ -74,26 +75,12 @@ pub fn plot_with(
             path: with.display().to_string(),
             source,
         })?;
-        let pcap = run_pcap(&s)?;
-        let trace = import_trace_from(&pcap[..], with, ImportOptions::default())?.0;
-        (trace, format!("reproducer {} ({})", with.display(), s.name))
+        let name = format!("reproducer {} ({})", with.display(), s.name);
+        (run_trace(&s, with)?, name)
     } else {
         (import_trace(with, import)?.0, with.display().to_string())
     };
-    let (trace, _) = import_trace(capture, import)?;
-    let cap_name = format!("capture {}", capture.display());
-    Ok(compare(
-        Side {
-            trace: &trace,
-            name: &cap_name,
-        },
-        Side {
-            trace: &other,
-            name: &name,
-        },
-        signature,
-        opts,
-    )?)
+    against(capture, import, &other, &name, signature, opts)
 }
 
 /// The capture at `capture` against the model `reproducer` (run here), named `name`.
@@ -107,21 +94,39 @@ pub fn plot_model(
     signature: Option<&str>,
     opts: &PlotOptions,
 ) -> Result<String, CompareError> {
-    let pcap = run_pcap(reproducer)?;
-    let other = import_trace_from(&pcap[..], Path::new(name), ImportOptions::default())?.0;
-    let (trace, _) = import_trace(capture, ImportOptions::default())?;
-    let cap_name = format!("capture {}", capture.display());
+    let other = run_trace(reproducer, Path::new(name))?;
     let name = format!("reproducer {name}");
-    Ok(compare(
-        Side {
-            trace: &trace,
-            name: &cap_name,
-        },
-        Side {
-            trace: &other,
-            name: &name,
-        },
+    against(
+        capture,
+        ImportOptions::default(),
+        &other,
+        &name,
         signature,
         opts,
-    )?)
+    )
+}
+
+/// A model run into its pcap at its capture point and imported back (`name` names it in errors).
+fn run_trace(s: &Scenario, name: &Path) -> Result<Trace, CompareError> {
+    let pcap = run_pcap(s)?;
+    Ok(import_trace_from(&pcap[..], name, ImportOptions::default())?.0)
+}
+
+/// The capture at `capture` (imported with `import`) drawn above `other`, named `name`.
+fn against(
+    capture: &Path,
+    import: ImportOptions,
+    other: &Trace,
+    name: &str,
+    signature: Option<&str>,
+    opts: &PlotOptions,
+) -> Result<String, CompareError> {
+    let (trace, _) = import_trace(capture, import)?;
+    let cap_name = format!("capture {}", capture.display());
+    let capture = Side {
+        trace: &trace,
+        name: &cap_name,
+    };
+    let other = Side { trace: other, name };
+    Ok(compare(capture, other, signature, opts)?)
 }

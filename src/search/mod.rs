@@ -225,6 +225,24 @@ pub struct Outcome {
     pub at_bounds: Vec<String>,
 }
 
+impl SearchOptions {
+    /// The generation phase's budget.
+    fn falsify_budget(&self) -> Falsify {
+        Falsify {
+            cases: self.cases,
+            seed: self.seed,
+            max_shrink_iters: self.max_shrink_iters,
+        }
+    }
+}
+
+/// The committed generic model (`models/esp32-wifi-generic.toml`), for the search's unit tests.
+#[cfg(test)]
+pub(crate) fn generic_model() -> Scenario {
+    let text = include_str!("../../models/esp32-wifi-generic.toml");
+    Scenario::from_toml(text, std::path::Path::new("generic.toml")).expect("committed model")
+}
+
 impl Outcome {
     /// Whether the reproducer's robustness reaches `min_rate` (true when it was not measured).
     pub fn meets(&self, min_rate: f64) -> bool {
@@ -285,11 +303,7 @@ pub fn search(
     let budget = u64::from(opts.cases) + u64::from(opts.refine);
     let falsified = falsify(
         base,
-        &Falsify {
-            cases: opts.cases,
-            seed: opts.seed,
-            max_shrink_iters: opts.max_shrink_iters,
-        },
+        &opts.falsify_budget(),
         &|s| {
             let Some(scored) = goal.score(s) else {
                 return false;
@@ -369,11 +383,7 @@ fn search_signature(
 ) -> Outcome {
     let falsified = falsify(
         base,
-        &Falsify {
-            cases: opts.cases,
-            seed: opts.seed,
-            max_shrink_iters: opts.max_shrink_iters,
-        },
+        &opts.falsify_budget(),
         &|s| evaluate(s, &opts.target, None, 0.0, 0.0).is_some(),
         progress,
     );

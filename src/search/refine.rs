@@ -628,10 +628,7 @@ mod tests {
     use crate::model::Window;
     use std::collections::BTreeMap;
 
-    fn generic() -> Scenario {
-        let text = include_str!("../../models/esp32-wifi-generic.toml");
-        Scenario::from_toml(text, std::path::Path::new("generic.toml")).unwrap()
-    }
+    use crate::search::generic_model as generic;
 
     // Review regressions: mutating cases of odd but valid spaces neither panics nor leaves the
     // space's ranges: burst loss whose rate range tops out below 1e-4 (the clamp's ends crossed),

@@ -219,10 +219,7 @@ mod tests {
     use super::*;
     use crate::model::{OptDur, Window};
 
-    fn generic() -> Scenario {
-        let text = include_str!("../../models/esp32-wifi-generic.toml");
-        Scenario::from_toml(text, std::path::Path::new("generic.toml")).unwrap()
-    }
+    use crate::search::generic_model as generic;
 
     // Proves each range the case sits at an end of is named, with the value and which end: a
     // window at the latest start and the longest length, the uplink delay at the range's top, the

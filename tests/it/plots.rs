@@ -201,15 +201,24 @@ fn time_ticks(svg: &str, i: usize) -> Vec<String> {
 #[test]
 fn capture_with_reproducer_aligned_at_fin() {
     let dir = crate::scratch("plot_with");
+    let plot_with = |capture: &str, with: &str, out: &std::path::Path| {
+        let data = |f: &str| format!("tests/data/observed/{f}");
+        let (capture, with) = (data(capture), with.replace("OBS/", "tests/data/observed/"));
+        tcpsim(&[
+            "plot",
+            &capture,
+            "--with",
+            &with,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
     let out = dir.join("b.compare.svg");
-    let o = tcpsim(&[
-        "plot",
-        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
-        "--with",
+    let o = plot_with(
+        "esp32-wifi-stale-fin-b.txt",
         "models/esp32-wifi-stale-fin.toml",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &out,
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -238,14 +247,11 @@ fn capture_with_reproducer_aligned_at_fin() {
     let row = t.iter().find(|l| l.starts_with("ack_to_stale_s")).unwrap();
     assert!(row.split_whitespace().nth(1) == Some("31.280513"), "{row}");
     let same = dir.join("same.svg");
-    let o = tcpsim(&[
-        "plot",
-        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
-        "--with",
-        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
-        "--out",
-        same.to_str().unwrap(),
-    ]);
+    let o = plot_with(
+        "esp32-wifi-stale-fin-b.txt",
+        "OBS/esp32-wifi-stale-fin-b.txt",
+        &same,
+    );
     assert_eq!(o.status.code(), Some(0));
     let rows: Vec<String> = texts(&std::fs::read_to_string(&same).unwrap())
         .into_iter()
@@ -255,14 +261,11 @@ fn capture_with_reproducer_aligned_at_fin() {
     assert!(rows.len() >= 8, "{rows:?}");
     assert!(rows.iter().all(|r| r.ends_with("+0.000000")), "{rows:?}");
     let none = dir.join("none.svg");
-    let o = tcpsim(&[
-        "plot",
-        "tests/data/observed/keepalive-60s-survives.txt",
-        "--with",
-        "tests/data/observed/esp32-wifi-stale-fin-b.txt",
-        "--out",
-        none.to_str().unwrap(),
-    ]);
+    let o = plot_with(
+        "keepalive-60s-survives.txt",
+        "OBS/esp32-wifi-stale-fin-b.txt",
+        &none,
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("no FIN to align"),

@@ -165,32 +165,10 @@ pub fn evaluate(
     tol: f64,
     floor: f64,
 ) -> Option<Finding> {
-    evaluate_with(s, signature, target, (tol, floor), &mut |_, _| {})
-}
-
-/// As [`evaluate`]; `miss` is handed every finding of `signature` that does not match the target,
-/// with its comparison (for the search's nearest miss).
-fn evaluate_with(
-    s: &Scenario,
-    signature: &str,
-    target: Option<&Target>,
-    (tol, floor): (f64, f64),
-    miss: &mut dyn FnMut(Finding, Vec<matching::Compared>),
-) -> Option<Finding> {
     let report = simulate(s, &mut (), Analyse::Yes).ok()?;
-    let mut of_signature =
-        (report.summary.findings.into_iter()).filter(|f| f.signature == signature);
-    let Some(target) = target else {
-        return of_signature.next();
-    };
-    for f in of_signature {
-        let compared = matching::compare(&f, &target.features, tol, floor);
-        if compared.iter().all(|c| c.matches) {
-            return Some(f);
-        }
-        miss(f, compared);
-    }
-    None
+    (report.summary.findings.into_iter())
+        .filter(|f| f.signature == signature)
+        .find(|f| target.is_none_or(|t| matches(f, t, tol, floor)))
 }
 
 /// A reproducer.

@@ -64,35 +64,86 @@ pub(crate) trait Detector {
 
 type Make = fn(&DetectOptions) -> Box<dyn Detector>;
 
-/// Every detector: its signature name and constructor, in report order.
-pub(crate) const REGISTRY: [(&str, Make); 5] = [
-    ("stale-seq-after-fin", |_| {
-        Box::new(stale_seq_after_fin::StaleSeqAfterFin::default())
+/// Every detector: its signature name, the names of the features its findings can carry, and its
+/// constructor, in report order. [`finding`] checks (in debug builds, so in every test) that a
+/// detector reports only the features listed here, so `[[expect]]` can refuse a misspelt one.
+type Entry = (&'static str, &'static [&'static str], Make);
+
+pub(crate) const REGISTRY: [Entry; 5] = [
+    (
+        "stale-seq-after-fin",
+        &[
+            "idle_before_fin_s",
+            "idle_before_fin_is_lower_bound",
+            "fin_to_ack_s",
+            "last_fin_to_ack_s",
+            "fin_retransmitted",
+            "ack_to_stale_s",
+            "stale_to_rst_s",
+            "stale_is_retransmission",
+            "stale_seq_equals_fin_ack",
+            "device_data_between_last_ack_and_fin",
+            "stale_since_hole_s",
+        ],
+        |_| Box::new(stale_seq_after_fin::StaleSeqAfterFin::default()),
+    ),
+    (
+        "rto-backoff",
+        &[
+            "retransmissions",
+            "base_rto_s",
+            "total_s",
+            "growth_factor",
+            "interval_1_s",
+            "interval_2_s",
+            "interval_3_s",
+            "interval_4_s",
+            "interval_5_s",
+            "interval_6_s",
+            "interval_7_s",
+            "interval_8_s",
+        ],
+        |_| Box::new(rto_backoff::RtoBackoff::default()),
+    ),
+    (
+        "one-way-stall",
+        &["outage_s", "stalled_s", "acks_without_data", "peer_window"],
+        |o| Box::new(one_way_stall::OneWayStall::new(o)),
+    ),
+    ("idle-reset", &["idle_s", "keepalive_interval_s"], |o| {
+        Box::new(idle_reset::IdleReset::new(o))
     }),
-    ("rto-backoff", |_| {
-        Box::new(rto_backoff::RtoBackoff::default())
-    }),
-    ("one-way-stall", |o| {
-        Box::new(one_way_stall::OneWayStall::new(o))
-    }),
-    ("idle-reset", |o| Box::new(idle_reset::IdleReset::new(o))),
-    ("close-wait-stuck", |o| {
+    ("close-wait-stuck", &["close_wait_s", "still_open"], |o| {
         Box::new(close_wait_stuck::CloseWaitStuck::new(o))
     }),
 ];
 
 /// The signature names, in report order.
 pub fn signatures() -> impl Iterator<Item = &'static str> {
-    REGISTRY.iter().map(|(n, _)| *n)
+    REGISTRY.iter().map(|(n, _, _)| *n)
+}
+
+/// The features a finding of `signature` can carry (`None` for an unknown signature).
+pub fn features(signature: &str) -> Option<&'static [&'static str]> {
+    REGISTRY
+        .iter()
+        .find(|(n, _, _)| *n == signature)
+        .map(|(_, f, _)| *f)
 }
 
 /// One instance of every detector, for a new connection.
 pub(crate) fn instantiate(opts: &DetectOptions) -> Vec<Box<dyn Detector>> {
-    REGISTRY.iter().map(|(_, make)| make(opts)).collect()
+    REGISTRY.iter().map(|(_, _, make)| make(opts)).collect()
 }
 
 /// Builds a finding.
 pub(crate) fn finding(signature: &str, at: Instant, features: &[(&str, f64)]) -> Finding {
+    debug_assert!(
+        features
+            .iter()
+            .all(|(k, _)| self::features(signature).is_some_and(|known| known.contains(k))),
+        "{signature}: a feature missing from REGISTRY in {features:?}"
+    );
     Finding {
         signature: signature.to_string(),
         at_s: secs(at),

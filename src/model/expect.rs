@@ -238,6 +238,18 @@ impl Expect {
                     ));
                 };
                 let signature = known_signature(i, check, sig)?;
+                let known = crate::detect::features(&signature).unwrap_or_default();
+                if !known.contains(&feature) {
+                    // A misspelt feature would never be measured, so the property would always hold.
+                    return Err(invalid(
+                        i,
+                        check,
+                        format!(
+                            "{sig} has no feature {feature:?} (its features: {})",
+                            known.join(", ")
+                        ),
+                    ));
+                }
                 self.check_bounds(i)?;
                 Property::Feature {
                     signature,

@@ -171,7 +171,7 @@ fn same_seed_same_report_and_files() {
 fn bad_expect_tables_are_located_errors() {
     let dir = scratch("expect_bad");
     let head = "version = 1\nname = \"x\"\nseed = 1\nclient = { app = { kind = \"bulk\", bytes = 100 } }\n\n[[expect]]\nname = \"a\"\n";
-    let cases: [(&str, &str); 9] = [
+    let cases: [(&str, &str); 10] = [
         (
             "bogus = 1\n",
             "m.toml:8:1: expect.0.bogus: unknown field `bogus`",
@@ -199,6 +199,11 @@ fn bad_expect_tables_are_located_errors() {
         (
             "feature = \"rto-backoff.total_s\"\nmin = 5.0\nmax = 1.0\n",
             "m.toml:10:7: expect.0.max: 1 is below min (5)",
+        ),
+        // A misspelt feature is never measured, so it would pass whatever the bounds.
+        (
+            "feature = \"stale-seq-after-fin.fin_to_ack_sec\"\nmax = 0.0001\n",
+            "m.toml:8:11: expect.0.feature: stale-seq-after-fin has no feature \"fin_to_ack_sec\"",
         ),
         (
             "final_state = { side = \"server\", state = \"OPEN\" }\n",

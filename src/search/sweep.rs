@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::clock::{format_duration, parse_duration};
 use crate::detect::Finding;
-use crate::model::{ModelError, Scenario};
+use crate::model::{ModelError, ModelErrorKind, Scenario};
 use crate::outcome::Outcome;
 
 /// Applies `f` to every item on `threads` threads; results come back in item order.
@@ -76,6 +76,10 @@ pub enum SweepArgError {
     /// Not `NAME=FROM..TO:STEPS`.
     #[error("--param {0:?}: expected NAME=FROM..TO:STEPS, e.g. server.idle_timeout=5s..30s:6")]
     Param(String),
+    /// A range end that is not a finite number, or an integer range past ±2^53 (where a step
+    /// would no longer be the integer it names).
+    #[error("--param {0:?}: {1}")]
+    Value(String, &'static str),
     /// `--seeds` outside 1..=[`MAX_SEEDS`].
     #[error("--seeds {0}: expected 1 to {MAX_SEEDS}")]
     Seeds(u32),
@@ -127,7 +131,14 @@ pub fn parse_param(spec: &str) -> Result<Param, SweepArgError> {
         _ => {
             let a: f64 = from.trim().parse().map_err(|_| usage())?;
             let b: f64 = to.trim().parse().map_err(|_| usage())?;
-            let integers = !from.contains('.') && !to.contains('.');
+            let value = |why| SweepArgError::Value(spec.to_string(), why);
+            if !a.is_finite() || !b.is_finite() {
+                return Err(value("the range's ends must be finite numbers"));
+            }
+            let integers = !from.contains(['.', 'e', 'E']) && !to.contains(['.', 'e', 'E']);
+            if integers && a.abs().max(b.abs()) > 2f64.powi(53) {
+                return Err(value("an integer range must stay within ±9007199254740992"));
+            }
             (0..steps)
                 .map(|i| {
                     let v = at(i, a, b);
@@ -296,6 +307,7 @@ impl Sweep<'_> {
         let seeds = self.seeds.max(1) as usize;
         let cells = self.shard.cells(self.checked_cells()?);
         let total = cells.len() * seeds;
+        self.check_params()?;
         let sigs: Vec<&str> = crate::detect::signatures().collect();
         let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(w);
         if self.shard.index == 1 {
@@ -363,6 +375,28 @@ impl Sweep<'_> {
                 seeds: self.seeds,
             }),
         }
+    }
+
+    /// Refuses a parameter no cell can use before anything runs: set alone to either end of its
+    /// range, the model must parse (a misspelt key or a value of the wrong type would make every row
+    /// `invalid`). A value that parses but is out of range, alone or with the other parameters,
+    /// stays an `invalid` row: that is a finding, not a mistake.
+    fn check_params(&self) -> Result<(), SweepError> {
+        for p in self.params {
+            for v in [p.values.first(), p.values.last()].into_iter().flatten() {
+                let set = [format!("{}={v}", p.key)];
+                match Scenario::from_toml_with(self.text, self.path, &set) {
+                    Err(error) if matches!(error.kind, ModelErrorKind::Parse(_)) => {
+                        return Err(SweepError::Param {
+                            key: p.key.clone(),
+                            error,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The model of cell `c`: the model text with the cell's values as overrides.
@@ -495,6 +529,15 @@ pub enum SweepError {
         params: Vec<usize>,
         /// Seeds per cell.
         seeds: u32,
+    },
+    /// A parameter no cell can use: set alone to an end of its range, the model does not parse
+    /// (an unknown key, a value of the wrong type).
+    #[error("--param {key}: {error}")]
+    Param {
+        /// The parameter's key.
+        key: String,
+        /// The model's error (its whole message; not a `source`, so it is printed once).
+        error: ModelError,
     },
     /// Writing the CSV failed.
     #[error("writing the CSV")]

@@ -560,3 +560,36 @@ fn search_flag_combinations_refused() {
         );
     }
 }
+
+// Proves a `--param` no cell could use is refused before anything runs (exit 2, nothing on
+// stdout), where it used to give a CSV of nothing but `invalid` rows and exit 0: a misspelt key, a
+// range with a non-finite end (NaN turned every value into 0), and an integer range past 2^53
+// (1e20 saturated to i64::MAX). A key whose values parse but some are out of range still sweeps.
+#[test]
+fn sweep_params_no_cell_can_use_are_refused() {
+    let sweep = |param: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+            .args(["sweep", "models/close-wait-leak.toml", "--param", param])
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    for (param, says) in [
+        ("bogus.key=1..2:2", "--param bogus.key: "),
+        ("client.tcp.timer_scale=NaN..2:3", "must be finite numbers"),
+        ("loss.p=0.2..inf:2", "must be finite numbers"),
+        (
+            "client.tcp.mss=1..99999999999999999999:2",
+            "within ±9007199254740992",
+        ),
+        ("client.tcp.nagle=1..2:2", "--param client.tcp.nagle: "),
+    ] {
+        let o = sweep(param);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{param}: {err}");
+        assert!(err.contains(says), "{param}: {err}");
+        assert!(o.stdout.is_empty(), "{param}: wrote rows");
+    }
+    let o = sweep("link.uplink.delay=1ms..5ms:2");
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+}

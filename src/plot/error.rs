@@ -43,9 +43,6 @@ pub enum PlotError {
     /// The signature asked for has no column in the sweep CSV.
     #[error("no column for signature {0:?}")]
     UnknownSignature(String),
-    /// The sweep CSV could not be read.
-    #[error(transparent)]
-    Csv(#[from] csv::Error),
     /// The input could not be read, or is too large.
     #[error(transparent)]
     Input(#[from] crate::fsio::FsError),
@@ -60,9 +57,24 @@ pub enum PlotError {
         /// The offset of the first byte that is not UTF-8.
         at: usize,
     },
-    /// A cell's rate is not a number.
-    #[error(transparent)]
-    BadRate(#[from] std::num::ParseFloatError),
+    /// A sweep CSV row that is not a sweep's: a wrong number of fields, or a rate that is not a
+    /// number from 0 to 1.
+    #[error("line {line}: {message}")]
+    SweepRow {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// An error in the sweep CSV at `path`.
+    #[error("{path}")]
+    InSweep {
+        /// The input, as named on the command line.
+        path: String,
+        /// What is wrong.
+        #[source]
+        source: Box<PlotError>,
+    },
     /// A trace to align at its FIN has none.
     #[error("{name}: no FIN to align the plots at")]
     NoFin {

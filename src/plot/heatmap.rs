@@ -3,7 +3,12 @@
 //!
 //! Guarantees: a pure function of the CSV text, the signature and the title (byte for byte);
 //! parameter values keep their order of first appearance; cells that share the first two
-//! parameters (other parameters swept) are averaged.
+//! parameters (other parameters swept) are averaged. An axis of more than [`MAX_AXIS`] values is
+//! drawn in [`MAX_AXIS`] or fewer bins of consecutive values (labelled `first..last`, their cells
+//! averaged), so the SVG stays a few megabytes whatever the grid (10,000 × 10,000 values once made
+//! a 3 GB SVG). A rate that is not a number from 0 to 1 is an error naming its line.
+
+use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -11,11 +16,14 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::PlotError;
 use super::style::{F64Chart, text_style};
 
+/// The most columns or rows a heatmap draws; a longer axis is binned.
+pub const MAX_AXIS: usize = 60;
+
 /// Draws a sweep CSV as a heatmap of `signature`'s rate (default: the first signature with a
 /// non-zero rate) over the first two swept parameters (the mean over any others).
 ///
 /// # Errors
-/// Not a sweep CSV, or no such signature.
+/// Not a sweep CSV, no such signature, or a row that is not a sweep's (its line named).
 pub fn heatmap(csv_text: &str, signature: Option<&str>, title: &str) -> Result<String, PlotError> {
     let sweep = Sweep::parse(csv_text, signature)?;
     let mut svg = String::new();
@@ -25,23 +33,36 @@ pub fn heatmap(csv_text: &str, signature: Option<&str>, title: &str) -> Result<S
 
 /// A sweep CSV, reduced to what the heatmap shows.
 struct Sweep {
-    /// The swept parameters' names.
-    params: Vec<String>,
     /// The signature shown.
     sig: String,
-    /// Values of the first parameter (columns), in order of appearance.
+    /// Column labels: values of the first parameter in order of appearance, or bins of them.
     xs: Vec<String>,
-    /// Values of the second parameter (rows), or one empty value if only one was swept.
+    /// Row labels: values of the second parameter, or bins of them, or one empty label if only
+    /// one parameter was swept.
     ys: Vec<String>,
     /// Per row and column: (sum of the cells' rates, number of cells).
     grid: Vec<Vec<(f64, u32)>>,
+    /// Axis titles: the parameters, with the bin size when an axis is binned.
+    descs: [String; 2],
+}
+
+/// A cell row: its first two parameters' values and its rate.
+struct Cell {
+    x: String,
+    y: String,
+    rate: f64,
 }
 
 impl Sweep {
     /// Reads the CSV's header and cell rows, picks the signature's column, and sums the rates.
     fn parse(csv_text: &str, signature: Option<&str>) -> Result<Sweep, PlotError> {
         let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
-        let head: Vec<String> = rdr.headers()?.iter().map(str::to_string).collect();
+        let head: Vec<String> = rdr
+            .headers()
+            .map_err(row_error)?
+            .iter()
+            .map(str::to_string)
+            .collect();
         if head.first().map(String::as_str) != Some("kind")
             || head.get(3).map(String::as_str) != Some("seed")
         {
@@ -54,13 +75,14 @@ impl Sweep {
             .find(is_sig)
             .ok_or(PlotError::NoSignatureColumns)?;
         let params: Vec<String> = head[4..first_sig].to_vec();
-        let cells: Vec<csv::StringRecord> = rdr
-            .records()
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|r| &r[0] == "cell")
-            .collect();
-        if cells.is_empty() || params.is_empty() {
+        let mut rows = Vec::new();
+        for r in rdr.records() {
+            let r = r.map_err(row_error)?;
+            if &r[0] == "cell" {
+                rows.push(r);
+            }
+        }
+        if rows.is_empty() || params.is_empty() {
             return Err(PlotError::NoCells);
         }
         let col = match signature {
@@ -71,25 +93,38 @@ impl Sweep {
             None => (first_sig..head.len())
                 .filter(is_sig)
                 .find(|&c| {
-                    cells
-                        .iter()
+                    rows.iter()
                         .any(|r| r.get(c).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) > 0.0)
                 })
                 .unwrap_or(first_sig),
         };
-        let xs = distinct(&cells, 4);
-        let ys = if params.len() > 1 {
-            distinct(&cells, 5)
-        } else {
-            vec![String::new()]
+        let two = params.len() > 1;
+        let cells = rows
+            .iter()
+            .map(|r| cell(r, col, &head[col], two))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (xs, x_at, x_per) = Axis::of(cells.iter().map(|c| c.x.as_str()));
+        let (ys, y_at, y_per) = Axis::of(cells.iter().map(|c| c.y.as_str()));
+        let desc = |i: usize, per: usize| {
+            let name = params.get(i).map_or("", String::as_str);
+            match per {
+                1 => name.to_string(),
+                _ => format!("{name} ({per} values per bin)"),
+            }
         };
-        let grid = sum_rates(&cells, col, &xs, &ys, params.len() > 1)?;
+        let descs = [desc(0, x_per), desc(1, y_per)];
+        let mut grid = vec![vec![(0.0, 0u32); xs.len()]; ys.len()];
+        for c in &cells {
+            let g = &mut grid[y_at[c.y.as_str()]][x_at[c.x.as_str()]];
+            g.0 += c.rate;
+            g.1 += 1;
+        }
         Ok(Sweep {
-            params,
             sig: head[col].clone(),
             xs,
             ys,
             grid,
+            descs,
         })
     }
 
@@ -115,8 +150,8 @@ impl Sweep {
             .y_labels(ys.len() * 2 + 1)
             .x_label_formatter(&|v| cell_label(*v, xs))
             .y_label_formatter(&|v| cell_label(*v, ys))
-            .x_desc(self.params[0].as_str())
-            .y_desc(self.params.get(1).map_or("", String::as_str))
+            .x_desc(self.descs[0].as_str())
+            .y_desc(self.descs[1].as_str())
             .label_style(("sans-serif", 12))
             .draw()?;
         for (yi, row) in self.grid.iter().enumerate() {
@@ -130,39 +165,74 @@ impl Sweep {
     }
 }
 
-/// The distinct values of column `c` of `cells`, in order of first appearance.
-fn distinct(cells: &[csv::StringRecord], c: usize) -> Vec<String> {
-    let mut v: Vec<String> = Vec::new();
-    for r in cells {
-        if !v.contains(&r[c].to_string()) {
-            v.push(r[c].to_string());
-        }
-    }
-    v
+/// The cell row `r`: its first two parameters (the second empty unless `two`) and its rate in
+/// column `col` (named `sig`), which must be NaN (no run of the cell succeeded) or from 0 to 1.
+fn cell(r: &csv::StringRecord, col: usize, sig: &str, two: bool) -> Result<Cell, PlotError> {
+    let line = r.position().map_or(0, csv::Position::line);
+    let text = r.get(col).unwrap_or("");
+    let rate = text
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_nan() || (0.0..=1.0).contains(v));
+    let Some(rate) = rate else {
+        return Err(PlotError::SweepRow {
+            line,
+            message: format!(
+                "{sig}: {:?} is not a rate from 0 to 1",
+                crate::clip_words(text)
+            ),
+        });
+    };
+    Ok(Cell {
+        x: r[4].to_string(),
+        y: if two { r[5].to_string() } else { String::new() },
+        rate,
+    })
 }
 
-/// Per row (`ys`, if `two_params`) and column (`xs`): the sum of column `col`'s rates and the
-/// number of cells.
-fn sum_rates(
-    cells: &[csv::StringRecord],
-    col: usize,
-    xs: &[String],
-    ys: &[String],
-    two_params: bool,
-) -> Result<Vec<Vec<(f64, u32)>>, PlotError> {
-    let mut grid = vec![vec![(0.0, 0u32); xs.len()]; ys.len()];
-    for r in cells {
-        let xi = xs.iter().position(|v| *v == r[4]).expect("seen");
-        let yi = if two_params {
-            ys.iter().position(|v| *v == r[5]).expect("seen")
-        } else {
-            0
-        };
-        let rate: f64 = r[col].parse()?;
-        grid[yi][xi].0 += rate;
-        grid[yi][xi].1 += 1;
+/// A CSV reader's error as a sweep row error, in the user's terms.
+fn row_error(e: csv::Error) -> PlotError {
+    let line = e.position().map_or(0, csv::Position::line);
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
+        _ => e.to_string(),
+    };
+    PlotError::SweepRow { line, message }
+}
+
+/// An axis's labels and where each value is drawn.
+struct Axis;
+
+impl Axis {
+    /// The distinct `values` in order of first appearance, as labels, binned into at most
+    /// [`MAX_AXIS`] runs of consecutive values when there are more; each value's label index; and
+    /// the number of values per label.
+    fn of<'a>(
+        values: impl Iterator<Item = &'a str>,
+    ) -> (Vec<String>, BTreeMap<&'a str, usize>, usize) {
+        let mut order: Vec<&str> = Vec::new();
+        let mut at: BTreeMap<&str, usize> = BTreeMap::new();
+        for v in values {
+            at.entry(v).or_insert_with(|| {
+                order.push(v);
+                order.len() - 1
+            });
+        }
+        let per = order.len().div_ceil(MAX_AXIS).max(1);
+        if per == 1 {
+            return (order.iter().map(|v| v.to_string()).collect(), at, 1);
+        }
+        let labels = order
+            .chunks(per)
+            .map(|bin| format!("{}..{}", bin[0], bin[bin.len() - 1]))
+            .collect();
+        at.values_mut().for_each(|i| *i /= per);
+        (labels, at, per)
     }
-    Ok(grid)
 }
 
 /// An axis label: the value of the cell whose middle is at `v`, nothing between cells.

@@ -74,17 +74,20 @@ pub fn plot_reader(
 ) -> Result<(String, Option<crate::capture::ImportStats>), PlotError> {
     use std::io::Read;
     const SWEEP_HEADER: &[u8] = b"kind,cell,run,seed";
+    const BOM: &[u8] = b"\xEF\xBB\xBF"; // a spreadsheet's UTF-8 byte order mark
     let read_err = |source| crate::fsio::FsError::Read {
         path: name.to_owned(),
         source,
     };
-    let mut head = Vec::with_capacity(SWEEP_HEADER.len());
+    let mut head = Vec::with_capacity(BOM.len() + SWEEP_HEADER.len());
     (&mut reader)
-        .take(SWEEP_HEADER.len() as u64)
+        .take((BOM.len() + SWEEP_HEADER.len()) as u64)
         .read_to_end(&mut head)
         .map_err(read_err)?;
+    let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
+    let is_sweep = head[bom..].starts_with(SWEEP_HEADER);
     let whole = std::io::Cursor::new(head.clone()).chain(reader);
-    if head != SWEEP_HEADER {
+    if !is_sweep {
         let mut sink = TimelineSink::new(crate::model::CapturePoint::Server, opts.conn)
             .window(opts.from, opts.to);
         let import = crate::capture::ImportOptions {
@@ -97,12 +100,17 @@ pub fn plot_reader(
         let svg = sink.draw_capture(&names, stats.time, opts)?;
         return Ok((svg, Some(stats)));
     }
-    let bytes = crate::fsio::read_limited_from(whole, name, SWEEP_CSV_LIMIT, "sweep CSV")?;
+    let mut bytes = crate::fsio::read_limited_from(whole, name, SWEEP_CSV_LIMIT, "sweep CSV")?;
+    bytes.drain(..bom);
     let text = String::from_utf8(bytes).map_err(|e| PlotError::NotText {
         path: name.display().to_string(),
-        at: e.utf8_error().valid_up_to(),
+        at: bom + e.utf8_error().valid_up_to(),
     })?;
-    Ok((heatmap(&text, signature, &opts.title)?, None))
+    let svg = heatmap(&text, signature, &opts.title).map_err(|e| PlotError::InSweep {
+        path: name.display().to_string(),
+        source: Box::new(e),
+    })?;
+    Ok((svg, None))
 }
 
 /// Options of a timeline plot.

@@ -118,3 +118,75 @@ fn heatmap_with_odd_signature_columns() {
         Err(super::PlotError::NoSignatureColumns)
     ));
 }
+
+// Proves a long axis is binned (issue 12, stress review: 3,000 × 3,000 values made a 3 GB SVG):
+// 200 values of the first parameter become 50 columns of 4 consecutive values, labelled
+// `first..last` (an SVG text element holds its label on a line of its own), each the mean of its cells' rates (0, 0.1, 0.2, 0.3 → 15%), and the axis title
+// says so; an axis of at most MAX_AXIS values is drawn value by value.
+#[test]
+fn heatmap_bins_long_axes() {
+    let mut csv = String::from("kind,cell,run,seed,delay,idle-reset,features\n");
+    for i in 0..200 {
+        csv += &format!("cell,{i},,,{i}ms,{},\n", f64::from(i % 4) / 10.0);
+    }
+    let svg = super::heatmap(&csv, None, "t").unwrap();
+    assert!(
+        svg.contains("\n0ms..3ms\n") && svg.contains("\n196ms..199ms\n"),
+        "labels"
+    );
+    assert!(!svg.contains("\n4ms\n"), "no value drawn alone");
+    assert_eq!(
+        svg.matches("\n15%\n").count(),
+        50,
+        "each bin the mean of its four rates"
+    );
+    assert!(svg.contains("delay (4 values per bin)"));
+    let short: String = csv
+        .lines()
+        .take(1 + super::heatmap::MAX_AXIS)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let svg = super::heatmap(&short, None, "t").unwrap();
+    assert!(
+        svg.contains("\n59ms\n") && !svg.contains(".."),
+        "one column per value"
+    );
+}
+
+// Proves a sweep CSV row that is not a sweep's is an error naming its line, in the user's terms
+// (not the csv crate's "CSV error: record 1 (line: 2, byte: ...)"), and that read through
+// `plot_reader` the error names the file; and that a spreadsheet's UTF-8 byte order mark before the
+// header is accepted (it was read as a capture: "not a tcpdump packet line").
+#[test]
+fn sweep_csv_errors_name_file_and_line() {
+    let head = "kind,cell,run,seed,delay,idle-reset,features\n";
+    let err = |body: &str| {
+        super::heatmap(&format!("{head}{body}"), None, "t")
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("cell,0,,,1ms,0,\ncell,1,,\n"),
+        "line 3: 4 fields where the header has 7"
+    );
+    assert_eq!(
+        err("cell,0,,,1ms,1e308,\n"),
+        "line 2: idle-reset: \"1e308\" is not a rate from 0 to 1"
+    );
+    assert_eq!(
+        err("cell,0,,,1ms,-inf,\n"),
+        "line 2: idle-reset: \"-inf\" is not a rate from 0 to 1"
+    );
+    assert!(super::heatmap(&format!("{head}cell,0,,,1ms,NaN,\n"), None, "t").is_ok());
+    let opts = super::PlotOptions::new("t");
+    let name = std::path::Path::new("sweep.csv");
+    let bad = format!("{head}cell,0,,,1ms,2,\n");
+    let e = super::plot_reader(bad.as_bytes(), name, &opts, None).unwrap_err();
+    assert_eq!(
+        format!("{:#}", anyhow::Error::from(e)),
+        "sweep.csv: line 2: idle-reset: \"2\" is not a rate from 0 to 1"
+    );
+    let bom = format!("\u{feff}{head}cell,0,,,1ms,0.5,\n");
+    let (svg, stats) = super::plot_reader(bom.as_bytes(), name, &opts, None).unwrap();
+    assert!(svg.contains("\n50%\n") && stats.is_none());
+}

@@ -36,6 +36,9 @@ pub enum CompareError {
     /// The capture given is a directory (a run directory goes after `--with`).
     #[error("{0}: a directory, not a capture (a run directory goes after --with)")]
     CaptureIsDir(String),
+    /// Both sides were given as `-`: standard input can be read once.
+    #[error("the capture and --with are both standard input (-), which can be read only once")]
+    StdinTwice,
     /// The reproducer did not run.
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
@@ -57,6 +60,9 @@ pub fn plot_with(
 ) -> Result<String, CompareError> {
     if capture.is_dir() {
         return Err(CompareError::CaptureIsDir(capture.display().to_string()));
+    }
+    if crate::fsio::is_stdin(capture) && crate::fsio::is_stdin(with) {
+        return Err(CompareError::StdinTwice);
     }
     if let Some(s) = signature.filter(|s| !crate::detect::signatures().any(|k| k == *s)) {
         return Err(CompareError::UnknownSignature(s.to_string()));

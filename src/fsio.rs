@@ -51,6 +51,16 @@ pub enum FsError {
         /// The input it would replace.
         input: PathBuf,
     },
+    /// An output path names something other than a regular file (a directory, device, FIFO or
+    /// socket): tcpsim writes only regular files, and never replaces anything else, even with
+    /// `--force`.
+    #[error("refusing to write {}: it is {kind}, not a regular file", path.display())]
+    NotAFile {
+        /// The output.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
     /// Reading an input failed.
     #[error("reading {}", path.display())]
     Read {
@@ -169,6 +179,18 @@ pub fn svg_beside(input: &Path) -> PathBuf {
     }
 }
 
+/// Where `tcpsim plot` writes by default: for a comparison (`--with`), `x.compare.svg` beside the
+/// input (`compare.svg` for standard input); for a run directory, its `timeline.svg`; otherwise
+/// [`svg_beside`]. Never the input itself.
+pub fn plot_path(input: &Path, compare: bool) -> PathBuf {
+    match (compare, is_stdin(input)) {
+        (true, true) => PathBuf::from("compare.svg"),
+        (true, false) => input.with_extension("compare.svg"),
+        (false, _) if input.is_dir() => input.join("timeline.svg"),
+        (false, _) => svg_beside(input),
+    }
+}
+
 /// Refuses an output file `path` that exists, unless `force` (issue 10: `search` and `sweep` never
 /// replace a file unasked), and always one that is one of `inputs` ([`ensure_not_input`]).
 ///
@@ -190,28 +212,102 @@ pub fn ensure_output_file<P: AsRef<Path>>(
 
 /// Refuses an output `path` that is one of `inputs`: the same file by canonical path, or (on Unix)
 /// the same device and inode, so no spelling or hard link of an input can be overwritten by a
-/// command's output (issue 12). A `path` that does not exist yet is never an input.
+/// command's output (issue 12). An input `-` is whatever standard input reads from; an input
+/// directory stands for the files tcpsim reads from a run directory (`run.toml`, `trace.pcap`,
+/// `trace.txt`). An output that exists and is not a regular file is refused too
+/// ([`ensure_regular_or_absent`]). A `path` that does not exist yet is never an input.
 ///
 /// # Errors
-/// [`FsError::OverInput`] naming the output and the input.
+/// [`FsError::OverInput`] naming the output and the input, or [`FsError::NotAFile`].
 pub fn ensure_not_input<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<(), FsError> {
+    ensure_regular_or_absent(path)?;
     let Ok(out) = std::fs::metadata(path) else {
         return Ok(());
     };
     let canonical = std::fs::canonicalize(path).ok();
+    let over = |input: &Path| FsError::OverInput {
+        path: path.to_owned(),
+        input: display_name(input),
+    };
     for input in inputs.iter().map(AsRef::as_ref) {
+        if is_stdin(input) {
+            if stdin_metadata().is_some_and(|m| same_inode(&out, &m)) {
+                return Err(over(input));
+            }
+            continue;
+        }
         let Ok(meta) = std::fs::metadata(input) else {
             continue;
         };
-        let same_path = canonical.is_some() && canonical == std::fs::canonicalize(input).ok();
-        if same_path || same_inode(&out, &meta) {
-            return Err(FsError::OverInput {
-                path: path.to_owned(),
-                input: input.to_path_buf(),
-            });
+        let read = if meta.is_dir() {
+            RUN_DIR_INPUTS.iter().map(|f| input.join(f)).collect()
+        } else {
+            vec![input.to_owned()]
+        };
+        for file in read {
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            let same_path = canonical.is_some() && canonical == std::fs::canonicalize(&file).ok();
+            if same_path || same_inode(&out, &meta) {
+                return Err(over(&file));
+            }
         }
     }
     Ok(())
+}
+
+/// The files tcpsim reads from a run directory given as an input.
+const RUN_DIR_INPUTS: [&str; 3] = ["run.toml", "trace.pcap", "trace.txt"];
+
+/// Refuses an output `path` that exists (following symbolic links) and is not a regular file: a
+/// directory, device, FIFO or socket is never replaced by an output, even with `--force` (as root,
+/// replacing `/dev/null` with a plot would break the machine).
+///
+/// # Errors
+/// [`FsError::NotAFile`] saying what `path` is.
+pub fn ensure_regular_or_absent(path: &Path) -> Result<(), FsError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(FsError::NotAFile {
+            path: path.to_owned(),
+            kind: file_kind(&meta),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What a non-regular file is, in words.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        } else if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        } else if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a plain file"
+    }
+}
+
+/// What standard input is open on, when that can be told.
+#[cfg(unix)]
+fn stdin_metadata() -> Option<std::fs::Metadata> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    std::fs::File::from(fd).metadata().ok()
+}
+
+#[cfg(not(unix))]
+fn stdin_metadata() -> Option<std::fs::Metadata> {
+    None
 }
 
 #[cfg(unix)]
@@ -267,6 +363,7 @@ pub fn write_atomic_with<E>(
             source,
         })
     };
+    ensure_regular_or_absent(path).map_err(AtomicWriteError::Fs)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

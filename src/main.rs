@@ -84,6 +84,7 @@ fn test(a: TestArgs) -> Result<ExitCode> {
         .filter_map(|r| r.failure.as_ref().filter(|f| !f.saved));
     let junit = a.junit.iter().map(|path| (path, report::junit(&results)));
     for (path, text) in written.map(|f| (&f.file, f.file_text.clone())).chain(junit) {
+        fsio::ensure_not_input(path, &files)?;
         fsio::create_parent_dir(path)?;
         fsio::write_atomic(path, text.as_bytes())?;
     }
@@ -268,9 +269,13 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
     );
     let mut opts = PlotOptions::new(&title);
     (opts.from, opts.to, opts.conn, opts.lenient) = (a.from, a.to, a.conn, a.lenient);
-    let (svg, default_out) = if let Some(with) = &a.with {
-        let svg = tcpsim::compare::plot_with(input, with, a.target.as_deref(), &opts)?;
-        (svg, input.with_extension("compare.svg"))
+    let path = a
+        .out
+        .unwrap_or_else(|| fsio::plot_path(input, a.with.is_some()));
+    let inputs = [input, a.with.as_deref().unwrap_or(input)];
+    fsio::ensure_not_input(&path, &inputs)?; // before drawing, and again before writing
+    let svg = if let Some(with) = &a.with {
+        tcpsim::compare::plot_with(input, with, a.target.as_deref(), &opts)?
     } else if input.is_dir() {
         // A run directory: re-simulate its resolved model (deterministic), thinned as it runs.
         let s = Scenario::load(&input.join("run.toml"))
@@ -278,18 +283,14 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         let mut sink = TimelineSink::new(s.capture, 0).window(a.from, a.to);
         tcpsim::simulate(&s, &mut sink, tcpsim::Analyse::No)?;
         opts.title = s.name.clone();
-        let svg = sink.draw(&opts)?;
-        (svg, input.join("timeline.svg"))
+        sink.draw(&opts)?
     } else {
         let (svg, stats) = tcpsim::plot::plot_file(input, &opts, a.target.as_deref())?;
         if let Some(w) = stats.and_then(|st| report::skipped_lines_warning(input, &st)) {
             eprint!("{w}");
         }
-        (svg, fsio::svg_beside(input))
+        svg
     };
-    let path = a.out.unwrap_or(default_out);
-    let w = a.with.as_deref().unwrap_or(input);
-    let inputs = [input, &input.join("run.toml"), w, &w.join("run.toml")];
     fsio::ensure_not_input(&path, &inputs)?;
     fsio::write_atomic(&path, svg.as_bytes())?;
     out(&format!("wrote {}\n", path.display()))?;

@@ -395,3 +395,113 @@ fn long_values_are_clipped_in_errors() {
         assert!(e.contains("characters)"), "{e}");
     }
 }
+
+/// Runs tcpsim in `dir` with standard input read from the file `stdin`.
+fn tcpsim_stdin_file(dir: &Path, args: &[&str], stdin: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(fs::File::open(stdin).expect("stdin file"))
+        .output()
+        .expect("runs")
+}
+
+// Proves the stress review's output findings stay fixed (exit 2, nothing replaced):
+// - an output naming a FIFO or a directory is refused even with --force (as root, `plot --out
+//   /dev/null` used to replace the device with a regular file; a FIFO is the same check, testable
+//   without root), and the FIFO and the directory are left as they were;
+// - `plot --with RUN_DIR --out RUN_DIR/trace.pcap` is refused: the run's capture is an input;
+// - `plot - --out c.txt < c.txt` is refused: standard input reading a file makes that file an input;
+// - `plot - --with -` says standard input can be read once, and `plot - --with CAP` writes
+//   `compare.svg` (it wrote a file named `-.compare.svg`);
+// - `tcpsim test` on a model stored where its own counterexample would be saved refuses to write
+//   over it (it replaced the model).
+#[test]
+#[cfg(unix)]
+fn outputs_never_replace_special_files_or_stdin_inputs() {
+    let dir = scratch("rel_special_outputs");
+    let cap = dir.join("c.txt");
+    fs::copy(
+        root().join("tests/data/observed/esp32-wifi-stale-fin-a.txt"),
+        &cap,
+    )
+    .unwrap();
+    let cap_bytes = fs::read(&cap).unwrap();
+    let refused = |o: &Output, says: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+    };
+
+    let fifo = dir.join("fifo");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let o = tcpsim_in(&dir, &["plot", "c.txt", "--out", "fifo"], None);
+        refused(
+            &o,
+            "refusing to write fifo: it is a FIFO, not a regular file",
+        );
+        use std::os::unix::fs::FileTypeExt;
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    } else {
+        eprintln!("SKIPPED (FIFO part): mkfifo is not available");
+    }
+    fs::create_dir_all(dir.join("d")).unwrap();
+    let model = model_path("esp32-wifi-generic.toml");
+    let args = [
+        "search",
+        &model,
+        "--target",
+        "stale-seq-after-fin",
+        "--out",
+        "d",
+        "--force",
+    ];
+    refused(
+        &tcpsim_in(&dir, &args, None),
+        "refusing to write d: it is a directory",
+    );
+    assert!(dir.join("d").is_dir());
+
+    let run = small_run(&dir);
+    let pcap = fs::read(run.join("trace.pcap")).unwrap();
+    let args = ["plot", "c.txt", "--with", "run", "--out", "run/trace.pcap"];
+    refused(
+        &tcpsim_in(&dir, &args, None),
+        "it is the input run/trace.pcap",
+    );
+    assert_eq!(fs::read(run.join("trace.pcap")).unwrap(), pcap);
+
+    let o = tcpsim_stdin_file(&dir, &["plot", "-", "--out", "c.txt"], &cap);
+    refused(
+        &o,
+        "refusing to write c.txt: it is the input <standard input>",
+    );
+    assert_eq!(fs::read(&cap).unwrap(), cap_bytes);
+    let o = tcpsim_stdin_file(&dir, &["plot", "-", "--with", "-"], &cap);
+    refused(&o, "can be read only once");
+    let o = tcpsim_stdin_file(&dir, &["plot", "-", "--with", "c.txt"], &cap);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(dir.join("compare.svg").is_file() && !dir.join("-.compare.svg").exists());
+
+    let saved = dir.join("tcpsim-test/esp32-wifi-generic--no-stale-data-after-the-fin.toml");
+    fs::create_dir_all(saved.parent().unwrap()).unwrap();
+    let property =
+        "\n[[expect]]\nname = \"no stale data after the FIN\"\nnever = \"stale-seq-after-fin\"\n";
+    let body = fs::read_to_string(&model).unwrap() + property;
+    fs::write(&saved, &body).unwrap();
+    let saved_arg = saved.to_str().unwrap();
+    let o = tcpsim_in(
+        &dir,
+        &["test", saved_arg, "--cases", "64", "--jobs", "1"],
+        None,
+    );
+    refused(&o, "it is the input");
+    assert_eq!(
+        fs::read_to_string(&saved).unwrap(),
+        body,
+        "the model was replaced"
+    );
+}

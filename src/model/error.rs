@@ -85,3 +85,87 @@ pub struct Invalid {
     /// What is wrong.
     pub message: String,
 }
+
+/// A TOML or serde message in the user's terms: Rust's type names become what they mean
+/// (`expected usize` → `expected a whole number from 0 to 18446744073709551615`), an integer too
+/// large for TOML is not called a type error "as i128", and a duplicate key is named (`key` is the
+/// text the error points at, when known).
+pub(super) fn in_user_terms(message: &str, key: Option<&str>) -> String {
+    const TYPES: [(&str, &str); 10] = [
+        ("usize", "a whole number from 0 to 18446744073709551615"),
+        ("u64", "a whole number from 0 to 18446744073709551615"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u8", "a whole number from 0 to 255"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number from -2147483648 to 2147483647"),
+        ("i128", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    let mut m = message.trim().to_string();
+    if m.contains("` as i128") {
+        m = m
+            .replace("invalid type: ", "invalid value: ")
+            .replace("` as i128", "` (too large)");
+    }
+    for (rust, words) in TYPES {
+        for end in ["", ",", ")"] {
+            let from = format!("expected {rust}{end}");
+            if m.ends_with(&from) || m.contains(&format!("{from} ")) {
+                m = m.replace(&from, &format!("expected {words}{end}"));
+            }
+        }
+    }
+    match key.map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) if m == "duplicate key" => {
+            format!("duplicate key `{k}`: a key is given once per table")
+        }
+        _ => m,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_user_terms;
+
+    // Proves the stress review's messages read in the user's terms: no `usize`, `u64`, `f64` or
+    // `as i128` reaches the user, and a duplicate key is named.
+    #[test]
+    fn messages_in_user_terms() {
+        let cases = [
+            (
+                "invalid type: integer `99999999999999999999` as i128, expected usize",
+                "invalid value: integer `99999999999999999999` (too large), expected a whole number from 0 to 18446744073709551615",
+            ),
+            (
+                "invalid value: integer `-1`, expected usize",
+                "invalid value: integer `-1`, expected a whole number from 0 to 18446744073709551615",
+            ),
+            (
+                "invalid type: floating point `1.5`, expected u64",
+                "invalid type: floating point `1.5`, expected a whole number from 0 to 18446744073709551615",
+            ),
+            (
+                "invalid type: string \"x\", expected f64",
+                "invalid type: string \"x\", expected a number",
+            ),
+            (
+                "invalid value: integer `70000`, expected u16",
+                "invalid value: integer `70000`, expected a whole number from 0 to 65535",
+            ),
+            (
+                "unknown field `u64x`, expected one of `a`",
+                "unknown field `u64x`, expected one of `a`",
+            ),
+        ];
+        for (toml, user) in cases {
+            assert_eq!(in_user_terms(toml, None), user);
+        }
+        assert_eq!(
+            in_user_terms("duplicate key", Some("seed ")),
+            "duplicate key `seed`: a key is given once per table"
+        );
+        assert_eq!(in_user_terms("duplicate key", None), "duplicate key");
+    }
+}

@@ -81,13 +81,9 @@ impl Scenario {
     pub fn from_toml(text: &str, path: &Path) -> Result<Scenario, ModelError> {
         let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
             let (span, field) = locate_parse_error(text, &e);
-            error_at(
-                text,
-                path,
-                span,
-                field,
-                ModelErrorKind::Parse(e.message().trim().to_string()),
-            )
+            let key = span.clone().and_then(|s| text.get(s));
+            let message = super::error::in_user_terms(e.message(), key);
+            error_at(text, path, span, field, ModelErrorKind::Parse(message))
         })?;
         scenario.resolve();
         if let Err(inv) = scenario.validate() {
@@ -151,7 +147,11 @@ impl Scenario {
 /// only place on the whole table), the key the message names, if it is found in the table.
 fn locate_parse_error(text: &str, e: &toml::de::Error) -> (Option<Range<usize>>, String) {
     let Some(index) = SpanIndex::parse(text) else {
-        return (e.span(), String::new());
+        let field = e
+            .span()
+            .map(|s| key_of_line(text, s.start))
+            .unwrap_or_default();
+        return (e.span(), field);
     };
     let field = e
         .span()
@@ -164,7 +164,30 @@ fn locate_parse_error(text: &str, e: &toml::de::Error) -> (Option<Range<usize>>,
     }
 }
 
-/// Reads a model file's text; an I/O error names the file.
+/// The dotted key of the `key = value` line holding `offset`, for an error in a value the TOML
+/// parser itself refused (so no parsed document can name its field): the key before `=`, under the
+/// nearest `[table]` or `[[table]]` header above it. Empty when `offset` is not in a value.
+fn key_of_line(text: &str, offset: usize) -> String {
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    let Some(eq) = line.find('=').filter(|&eq| start + eq < offset) else {
+        return String::new();
+    };
+    let key = line[..eq].trim();
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim());
+    match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
+    }
+}
+
 /// The largest model file read (1 MB; the shipped models are under 4 KB).
 pub const MODEL_FILE_LIMIT: u64 = 1 << 20;
 

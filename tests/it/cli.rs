@@ -169,6 +169,17 @@ fn bad_models_exit_2_with_location() {
             "link.outage.windows.0.for",
         ),
         ("noseed.toml", good.replace("seed = 1\n", ""), "seed"),
+        // An integer TOML itself cannot hold is still located at its field (stress review).
+        (
+            "huge.toml",
+            good.replace("greeting = 166", "greeting = 99999999999999999999"),
+            "server.greeting: invalid value: integer `99999999999999999999` (too large)",
+        ),
+        (
+            "dup.toml",
+            good.replace("seed = 1", "seed = 1\nseed = 2"),
+            "duplicate key `seed`",
+        ),
     ];
     for (name, text, field) in cases {
         let path = dir.join(name);
@@ -182,6 +193,9 @@ fn bad_models_exit_2_with_location() {
             let err = stderr(&o);
             assert_eq!(o.status.code(), Some(2), "{name} {args:?}: {err}");
             assert!(!err.contains("panicked"), "{err}");
+            for rust in ["usize", "u64", "f64", "i128"] {
+                assert!(!err.contains(rust), "{name}: a Rust type name in {err:?}");
+            }
             let located = err.lines().any(|l| {
                 let after = l.split_once(&format!("{name}:")).map(|x| x.1).unwrap_or("");
                 let mut parts = after.splitn(3, ':');
@@ -220,6 +234,26 @@ fn bad_arguments_exit_2() {
         ],
         vec!["run", "models/esp32-wifi-stale-fin.toml", "--seed", "-1"],
         vec!["frobnicate"],
+        // --jobs 0 used to mean 1 silently; 2000 threads could abort the process (stress review).
+        vec![
+            "sweep",
+            "models/close-wait-leak.toml",
+            "--param",
+            "duration=1s..2s:2",
+            "--jobs",
+            "0",
+        ],
+        vec![
+            "mitigate",
+            "models/close-wait-leak.toml",
+            "--target",
+            "close-wait-stuck",
+            "--try",
+            "server.app.close_after=1s",
+            "--jobs",
+            "2000",
+        ],
+        vec!["test", "models/close-wait-leak.toml", "--jobs=-1"],
     ] {
         let o = tcpsim(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -227,6 +261,13 @@ fn bad_arguments_exit_2() {
             !stderr(&o).is_empty() && !stderr(&o).contains("panicked"),
             "{args:?}"
         );
+        if args.iter().any(|a| a.starts_with("--jobs")) {
+            assert!(
+                stderr(&o).contains("from 1 to 1024"),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
     }
     assert_eq!(tcpsim(&["--help"]).status.code(), Some(0));
 }

@@ -116,7 +116,7 @@ pub struct SearchArgs {
     #[arg(long, value_name = "RUNS", default_value_t = 1000)]
     pub refine: u32,
     /// Worker threads of the refinement (default: every core; the result does not depend on it).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = tcpsim::search::sweep::parse_jobs)]
     pub jobs: Option<usize>,
     /// With --match: run the reproducer with this many seeds (its own, +1, ...) and report how
     /// often it matches; 0 skips it.
@@ -214,7 +214,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = tcpsim::search::sweep::parse_jobs)]
     pub jobs: Option<usize>,
 }
 
@@ -240,7 +240,7 @@ pub struct MitigateArgs {
     #[arg(long)]
     pub json: bool,
     /// Threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_parser = tcpsim::search::sweep::parse_jobs)]
     pub jobs: Option<usize>,
 }
 
@@ -304,7 +304,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Threads (default: all cores); the report does not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = tcpsim::search::sweep::parse_jobs)]
     pub jobs: Option<usize>,
 }
 

@@ -300,7 +300,18 @@ impl Expect {
             return Err(invalid(
                 i,
                 "name",
-                format!("{:?} must contain a letter or digit", self.name),
+                format!(
+                    "{:?} must contain an ASCII letter or digit (it names the counterexample file)",
+                    self.name
+                ),
+            ));
+        }
+        if self.name.chars().any(char::is_control) {
+            // A name is printed on terminals and in JUnit XML: no escape sequences, no line breaks.
+            return Err(invalid(
+                i,
+                "name",
+                format!("{:?} holds a control character", self.name),
             ));
         }
         let given: Vec<&str> = CHECKS.into_iter().filter(|k| self.has(k)).collect();

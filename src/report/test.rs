@@ -65,6 +65,11 @@ fn xml(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("&#13;"),
+            // XML 1.0 allows no other C0 control, not even as a reference: written as text.
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             c if c.is_control() => {
                 let _ = write!(out, "&#{};", u32::from(c));
             }
@@ -126,4 +131,16 @@ pub fn junit(results: &[PropertyResult]) -> String {
     }
     doc.push_str("</testsuites>\n");
     doc
+}
+
+#[cfg(test)]
+mod xml_tests {
+    // Proves text in the JUnit report is well-formed XML 1.0 whatever it holds: markup characters
+    // are escaped, and C0 controls (not allowed in XML 1.0 even as `&#27;`) are written as text.
+    #[test]
+    fn xml_escapes_controls_as_text() {
+        assert_eq!(super::xml("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
+        assert_eq!(super::xml("x\u{1b}[2J\ty\nz\r"), "x\\u{1b}[2J\ty\nz&#13;");
+        assert_eq!(super::xml("\u{85}"), "&#133;");
+    }
 }

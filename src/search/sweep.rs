@@ -24,7 +24,9 @@ use crate::detect::Finding;
 use crate::model::{ModelError, ModelErrorKind, Scenario};
 use crate::outcome::Outcome;
 
-/// Applies `f` to every item on `threads` threads; results come back in item order.
+/// Applies `f` to every item on `threads` threads; results come back in item order. When the
+/// system refuses a thread (a process or memory limit), the work goes on with the threads it has,
+/// or on the calling thread: never a panic.
 pub fn par_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
@@ -32,16 +34,25 @@ pub fn par_map<T: Sync, R: Send>(
 ) -> Vec<R> {
     let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            let r = f(i, item);
+            *slots[i].lock().expect("no panics while holding") = Some(r);
+        }
+    };
     std::thread::scope(|scope| {
-        for _ in 0..threads.max(1).min(items.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(i, item);
-                    *slots[i].lock().expect("no panics while holding") = Some(r);
-                }
-            });
+        let wanted = threads.max(1).min(items.len().max(1));
+        let spawned = (0..wanted)
+            .take_while(|_| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, work)
+                    .is_ok()
+            })
+            .count();
+        if spawned == 0 {
+            work();
         }
     });
     slots
@@ -52,6 +63,20 @@ pub fn par_map<T: Sync, R: Send>(
                 .expect("every slot filled")
         })
         .collect()
+}
+
+/// The most worker threads `--jobs` asks for.
+pub const MAX_JOBS: usize = 1024;
+
+/// Parses `--jobs`: 1 to [`MAX_JOBS`].
+///
+/// # Errors
+/// A message for the command line.
+pub fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of threads from 1 to {MAX_JOBS}")),
+    }
 }
 
 /// Worker threads: `jobs`, or every core when not given (at least one).

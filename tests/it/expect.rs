@@ -238,6 +238,21 @@ fn bad_expect_tables_are_located_errors() {
         err.contains("m.toml:11:8: expect.1.name: \"A!\" has the same file name (a)"),
         "{err}"
     );
+    // A control character in a name reached terminals raw and made the JUnit XML unreadable.
+    let head = head.replace("name = \"a\"", "name = \"a\\u001b[2Jb\"");
+    fs::write(
+        dir.join("m.toml"),
+        format!("{head}always = \"rto-backoff\"\n"),
+    )
+    .unwrap();
+    let o = tcpsim_in(&dir, &["test", "m.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("expect.0.name: \"a\\u{1b}[2Jb\" holds a control character"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
 }
 
 // Proves saved counterexamples are tried first: a second run with a one-case budget and another

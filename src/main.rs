@@ -90,8 +90,16 @@ fn test(a: TestArgs) -> Result<ExitCode> {
     }
     let text: String = results.iter().map(report::test_result).collect();
     out(&(text + &report::test_totals(&results)))?;
-    let all_hold = results.iter().all(|r| r.failure.is_none());
-    Ok(ExitCode::from(if all_hold { 0 } else { 1 }))
+    let code = match results
+        .iter()
+        .map(|r| (r.not_checked.is_some(), r.failure.is_some()))
+        .max()
+    {
+        Some((true, _)) => 2, // a property that could not be checked is an error
+        Some((false, true)) => 1,
+        _ => 0,
+    };
+    Ok(ExitCode::from(code))
 }
 
 fn run(a: RunArgs) -> Result<ExitCode> {

@@ -188,8 +188,12 @@ pub struct PropertyResult {
     pub cases: u64,
     /// Simulations spent shrinking.
     pub shrink_runs: u64,
-    /// `None` when the property holds.
+    /// `None` when the property holds (or was not checked).
     pub failure: Option<Failure>,
+    /// Why the property could not be checked: the search space gave too many models that do not
+    /// validate before the case budget was spent (proptest gave up). Such a property neither
+    /// passes nor fails; `tcpsim test` exits 2.
+    pub not_checked: Option<String>,
 }
 
 /// Checks every property; results in the order of `cases`.
@@ -218,6 +222,7 @@ pub fn check(c: &PropertyCase, opts: &TestOptions) -> PropertyResult {
         cases,
         shrink_runs,
         failure,
+        not_checked: None,
     };
     let fail = |s: Scenario, v: Verdict, saved: bool| {
         Some(failure(c, s, v, saved, file.clone(), opts.seed))
@@ -249,12 +254,23 @@ pub fn check(c: &PropertyCase, opts: &TestOptions) -> PropertyResult {
         max_shrink_iters: opts.max_shrink_iters,
     };
     let found = falsify(&c.base, &budget, &|s| !evaluate(s).holds, &mut |_, _| {});
-    let cases = found.first_failure.unwrap_or(found.runs);
+    // Cases are the scenarios that validated and were checked: a rejected draw checks nothing.
+    let cases = found.valid_at_failure.unwrap_or(found.valid);
     match found.counterexample {
-        None => result(cases, 0, None),
+        None => {
+            let mut r = result(cases, 0, None);
+            r.not_checked = found.gave_up.map(|why| {
+                format!(
+                    "only {} of {} drawn cases were valid models ({why}): narrow the [search] \
+                     space or fix the model",
+                    found.valid, found.runs
+                )
+            });
+            r
+        }
         Some(s) => {
             let v = evaluate(&s);
-            result(cases, found.runs - cases, fail(s, v, false))
+            result(cases, found.valid - cases, fail(s, v, false))
         }
     }
 }

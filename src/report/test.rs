@@ -27,6 +27,13 @@ fn cases_text(r: &PropertyResult) -> String {
 /// The lines of one property: `PASS  MODEL: NAME (N cases)`, or `FAIL  ...` followed by what the
 /// counterexample showed, how it differs from the model, and its file.
 pub fn test_result(r: &PropertyResult) -> String {
+    if let Some(why) = &r.not_checked {
+        return format!(
+            "ERROR {}: {} (not checked: {why})\n",
+            r.path.display(),
+            r.name
+        );
+    }
     let status = if r.failure.is_some() { "FAIL" } else { "PASS" };
     let mut text = format!(
         "{status}  {}: {} ({})\n",
@@ -48,10 +55,15 @@ pub fn test_result(r: &PropertyResult) -> String {
     text
 }
 
-/// The closing line: `N passed, M failed`.
+/// The closing line: `N passed, M failed`, and `, K not checked` when some could not be.
 pub fn test_totals(results: &[PropertyResult]) -> String {
     let failed = results.iter().filter(|r| r.failure.is_some()).count();
-    format!("{} passed, {failed} failed\n", results.len() - failed)
+    let errors = results.iter().filter(|r| r.not_checked.is_some()).count();
+    let passed = results.len() - failed - errors;
+    match errors {
+        0 => format!("{passed} passed, {failed} failed\n"),
+        _ => format!("{passed} passed, {failed} failed, {errors} not checked\n"),
+    }
 }
 
 /// `s` escaped for XML text and attribute values.
@@ -82,14 +94,16 @@ fn xml(s: &str) -> String {
 /// The JUnit XML document: `testsuites` (name `tcpsim test`), a `testsuite` per model file (in
 /// the order of the results), a `testcase` per property (`classname` the model's name), and for a
 /// failure a `failure` element whose `message` is the first observation and whose text is the
-/// whole failure report.
+/// whole failure report; for a property that could not be checked, an `error` element.
 pub fn junit(results: &[PropertyResult]) -> String {
     let failed = |rs: &[&PropertyResult]| rs.iter().filter(|r| r.failure.is_some()).count();
+    let errors = |rs: &[&PropertyResult]| rs.iter().filter(|r| r.not_checked.is_some()).count();
     let all: Vec<&PropertyResult> = results.iter().collect();
     let mut doc = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tcpsim test\" tests=\"{}\" failures=\"{}\" errors=\"0\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tcpsim test\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n",
         all.len(),
-        failed(&all)
+        failed(&all),
+        errors(&all)
     );
     let mut i = 0;
     while i < results.len() {
@@ -101,10 +115,11 @@ pub fn junit(results: &[PropertyResult]) -> String {
         i += suite.len();
         let _ = writeln!(
             doc,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\">",
             xml(&path.display().to_string()),
             suite.len(),
-            failed(&suite)
+            failed(&suite),
+            errors(&suite)
         );
         for r in suite {
             let case = format!(
@@ -112,11 +127,18 @@ pub fn junit(results: &[PropertyResult]) -> String {
                 xml(&r.name),
                 xml(&r.model)
             );
-            match &r.failure {
-                None => {
+            match (&r.failure, &r.not_checked) {
+                (_, Some(why)) => {
+                    let _ = writeln!(
+                        doc,
+                        "{case}>\n      <error message=\"{}\" type=\"not-checked\"/>\n    </testcase>",
+                        xml(why)
+                    );
+                }
+                (None, None) => {
                     let _ = writeln!(doc, "{case}/>");
                 }
-                Some(f) => {
+                (Some(f), None) => {
                     let message = f.observed.first().map_or("", String::as_str);
                     let _ = writeln!(
                         doc,
@@ -142,5 +164,35 @@ mod xml_tests {
         assert_eq!(super::xml("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
         assert_eq!(super::xml("x\u{1b}[2J\ty\nz\r"), "x\\u{1b}[2J\ty\nz&#13;");
         assert_eq!(super::xml("\u{85}"), "&#133;");
+    }
+
+    // Proves a property proptest gave up on (too many drawn models that do not validate) is
+    // reported as not checked, never as passed: an ERROR line, its own count in the closing line,
+    // and a JUnit `error` element counted in `errors`.
+    #[test]
+    fn not_checked_is_neither_pass_nor_fail() {
+        let r = crate::expect::PropertyResult {
+            path: "m.toml".into(),
+            model: "m".into(),
+            name: "p".into(),
+            cases: 3,
+            shrink_runs: 0,
+            failure: None,
+            not_checked: Some("only 3 of 20 drawn cases were valid models".into()),
+        };
+        assert_eq!(
+            super::test_result(&r),
+            "ERROR m.toml: p (not checked: only 3 of 20 drawn cases were valid models)\n"
+        );
+        assert_eq!(
+            super::test_totals(&[r.clone()]),
+            "0 passed, 0 failed, 1 not checked\n"
+        );
+        let junit = super::junit(&[r]);
+        assert!(
+            junit.contains("tests=\"1\" failures=\"0\" errors=\"1\">"),
+            "{junit}"
+        );
+        assert!(junit.contains("<error message=\"only 3 of 20 drawn cases were valid models\" type=\"not-checked\"/>"), "{junit}");
     }
 }

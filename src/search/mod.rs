@@ -408,6 +408,13 @@ pub struct Falsified {
     pub runs: u64,
     /// The evaluation (1-based) that first failed.
     pub first_failure: Option<u64>,
+    /// The evaluations of scenarios that validated (rejected ones are drawn, not evaluated).
+    pub valid: u64,
+    /// How many scenarios had validated when the first failed.
+    pub valid_at_failure: Option<u64>,
+    /// Why proptest stopped early without a failure (too many scenarios that do not validate):
+    /// then the property was not checked over the whole budget.
+    pub gave_up: Option<String>,
 }
 
 /// Draws scenarios around `base` ([`strategy`]) until one `fails`, then shrinks it: the proptest
@@ -431,6 +438,8 @@ pub fn falsify(
     });
     let runs = Cell::new(0u64);
     let first_failure = Cell::new(None::<u64>);
+    let valid = Cell::new(0u64);
+    let valid_at_failure = Cell::new(None::<u64>);
     let progress = RefCell::new(progress);
     let strat = strategy(base);
     let result = runner.run(&strat, |s| {
@@ -439,22 +448,29 @@ pub fn falsify(
         if s.validate().is_err() {
             return Err(TestCaseError::reject("invalid scenario"));
         }
+        valid.set(valid.get() + 1);
         if fails(&s) {
             if first_failure.get().is_none() {
                 first_failure.set(Some(runs.get()));
+                valid_at_failure.set(Some(valid.get()));
             }
             Err(TestCaseError::fail("property failed"))
         } else {
             Ok(())
         }
     });
+    let (counterexample, gave_up) = match result {
+        Err(TestError::Fail(_, scenario)) => (Some(scenario), None),
+        Err(TestError::Abort(why)) => (None, Some(why.to_string())),
+        Ok(()) => (None, None),
+    };
     Falsified {
-        counterexample: match result {
-            Err(TestError::Fail(_, scenario)) => Some(scenario),
-            _ => None,
-        },
+        counterexample,
         runs: runs.get(),
         first_failure: first_failure.get(),
+        valid: valid.get(),
+        valid_at_failure: valid_at_failure.get(),
+        gave_up,
     }
 }
 

@@ -370,3 +370,21 @@ fn duty_cycle_and_burst_loss_space() {
         "duty {duty}, burst {burst}, rto {rto}"
     );
 }
+
+// Proves `--cases N` counts the cases checked, not the draws: a [search] space whose duty cycles
+// are mostly invalid (down time longer than the period: rejected, not simulated) still reports
+// exactly N cases for a property that holds (it reported N plus the rejected draws).
+#[test]
+fn rejected_draws_are_not_counted_as_cases() {
+    let dir = scratch("expect_rejects");
+    let space = "duty_period = [\"1s\", \"2s\"]\nduty_down = [\"1.9s\", \"30s\"]\n\n";
+    let holds =
+        "[[expect]]\nname = \"counts\"\nfeature = \"rto-backoff.retransmissions\"\nmin = 0\n";
+    fs::write(dir.join("m.toml"), generic_with(&format!("{space}{holds}"))).unwrap();
+    let o = tcpsim_in(&dir, &["test", "m.toml", "--cases", "20", "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "PASS  m.toml: counts (20 cases)\n1 passed, 0 failed\n"
+    );
+}

@@ -90,16 +90,7 @@ fn test(a: TestArgs) -> Result<ExitCode> {
     }
     let text: String = results.iter().map(report::test_result).collect();
     out(&(text + &report::test_totals(&results)))?;
-    let code = match results
-        .iter()
-        .map(|r| (r.not_checked.is_some(), r.failure.is_some()))
-        .max()
-    {
-        Some((true, _)) => 2, // a property that could not be checked is an error
-        Some((false, true)) => 1,
-        _ => 0,
-    };
-    Ok(ExitCode::from(code))
+    Ok(ExitCode::from(tcpsim::expect::exit_code(&results)))
 }
 
 fn run(a: RunArgs) -> Result<ExitCode> {

@@ -196,6 +196,18 @@ pub struct PropertyResult {
     pub not_checked: Option<String>,
 }
 
+/// The exit code of `tcpsim test` for `results`: 2 when a property could not be checked (an
+/// error), else 1 when one fails, else 0.
+pub fn exit_code(results: &[PropertyResult]) -> u8 {
+    if results.iter().any(|r| r.not_checked.is_some()) {
+        2
+    } else if results.iter().any(|r| r.failure.is_some()) {
+        1
+    } else {
+        0
+    }
+}
+
 /// Checks every property; results in the order of `cases`.
 pub fn run(cases: &[PropertyCase], opts: &TestOptions) -> Vec<PropertyResult> {
     crate::search::sweep::par_map(cases, opts.threads, |_, c| check(c, opts))

@@ -185,7 +185,7 @@ mod xml_tests {
             "ERROR m.toml: p (not checked: only 3 of 20 drawn cases were valid models)\n"
         );
         assert_eq!(
-            super::test_totals(&[r.clone()]),
+            super::test_totals(std::slice::from_ref(&r)),
             "0 passed, 0 failed, 1 not checked\n"
         );
         let junit = super::junit(&[r]);

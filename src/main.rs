@@ -291,6 +291,7 @@ fn plot(a: PlotArgs) -> Result<ExitCode> {
         svg
     };
     fsio::ensure_not_input(&path, &inputs)?;
+    fsio::create_parent_dir(&path)?;
     fsio::write_atomic(&path, svg.as_bytes())?;
     out(&format!("wrote {}\n", path.display()))?;
     Ok(ExitCode::SUCCESS)

@@ -185,6 +185,17 @@ fn overlapping_windows() {
     assert_eq!(e.line, 9, "{e}");
 }
 
+// Proves an empty `[search]` list is blamed on its own key (an empty `policies` was reported as
+// `search.directions`).
+#[test]
+fn empty_search_lists_named() {
+    for key in ["directions", "policies"] {
+        let e = parse(&format!("{MINIMAL}[search]\n{key} = []\n")).unwrap_err();
+        assert_eq!(e.field, format!("search.{key}"), "{e}");
+        assert_eq!((e.line, e.col), (9, key.len() + 4), "{e}"); // at the value `[]`
+    }
+}
+
 // Proves a wrong type is reported at the value, with the field path.
 #[test]
 fn wrong_type_located() {

@@ -480,11 +480,13 @@ fn validate_search(sp: &SearchSpace) -> Check {
     if sp.windows > 8 {
         return bad("search.windows", format!("{} is more than 8", sp.windows));
     }
-    if sp.directions.is_empty() || sp.policies.is_empty() {
-        return bad(
-            "search.directions",
-            "directions and policies need at least one entry",
-        );
+    for (field, empty) in [
+        ("search.directions", sp.directions.is_empty()),
+        ("search.policies", sp.policies.is_empty()),
+    ] {
+        if empty {
+            return bad(field, "needs at least one entry");
+        }
     }
     if !(0.0..=1.0).contains(&sp.loss[0]) || !(sp.loss[0]..=1.0).contains(&sp.loss[1]) {
         return bad(

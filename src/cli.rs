@@ -58,7 +58,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_dur)]
     pub duration: Option<Dur>,
     /// Output directory (default runs/<model name>).
-    #[arg(long)]
+    #[arg(long, value_parser = out_path)]
     pub out: Option<PathBuf>,
     /// Replace an existing output directory.
     #[arg(long)]
@@ -136,7 +136,7 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Where to write the reproducer (default runs/<model>-<signature>.toml).
-    #[arg(long)]
+    #[arg(long, value_parser = out_path)]
     pub out: Option<PathBuf>,
     /// Replace the output file if it exists (never an input).
     #[arg(long)]
@@ -205,7 +205,7 @@ pub struct SweepArgs {
     #[arg(long, default_value_t = 1)]
     pub seeds: u32,
     /// CSV output (default stdout).
-    #[arg(long)]
+    #[arg(long, value_parser = out_path)]
     pub out: Option<PathBuf>,
     /// Replace the output file if it exists (never an input).
     #[arg(long)]
@@ -250,7 +250,7 @@ pub struct PlotArgs {
     /// A `tcpsim run` directory, a capture (tcpdump text, pcap, pcapng) or a sweep CSV.
     pub input: PathBuf,
     /// Output SVG (default: RUN_DIR/timeline.svg, or the input with .svg; never the input itself).
-    #[arg(long)]
+    #[arg(long, value_parser = out_path)]
     pub out: Option<PathBuf>,
     /// Start of the time window: seconds of a run or since a capture's first packet (12.5), a
     /// capture's time of day (13:52:30.25) or date and time ("2026-11-21 13:52:30").
@@ -301,7 +301,7 @@ pub struct TestArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Also write a JUnit XML report here (GitHub Actions, GitLab CI, Jenkins).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = out_path)]
     pub junit: Option<PathBuf>,
     /// Threads (default: all cores); the report does not depend on it.
     #[arg(long, value_parser = tcpsim::search::sweep::parse_jobs)]
@@ -339,5 +339,15 @@ mod tests {
         );
         assert_eq!((a.tolerance, a.floor, a.refine), (0.05, 0.1, 1000));
         assert!(Cli::try_parse_from(["tcpsim", "run", "m.toml", "--duration", "ten"]).is_err());
+    }
+}
+
+/// An output path: not empty, and not `-` (which means standard input for inputs; an output named
+/// `-` would be a file by that name, not standard output).
+fn out_path(s: &str) -> Result<PathBuf, String> {
+    match s {
+        "" => Err("an empty path".into()),
+        "-" => Err("`-` is not an output here: give a file name".into()),
+        _ => Ok(PathBuf::from(s)),
     }
 }

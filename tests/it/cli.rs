@@ -254,6 +254,14 @@ fn bad_arguments_exit_2() {
             "2000",
         ],
         vec!["test", "models/close-wait-leak.toml", "--jobs=-1"],
+        // An output named `-` made a file called `-`.
+        vec!["test", "models/close-wait-leak.toml", "--junit", "-"],
+        vec![
+            "plot",
+            "tests/data/observed/esp32-wifi-stale-fin-a.txt",
+            "--out",
+            "-",
+        ],
     ] {
         let o = tcpsim(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");

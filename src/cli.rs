@@ -313,6 +313,16 @@ fn parse_dur(s: &str) -> Result<Dur, tcpsim::clock::DurationError> {
     s.parse()
 }
 
+/// An output path: not empty, and not `-` (which means standard input for inputs; an output named
+/// `-` would be a file by that name, not standard output).
+fn out_path(s: &str) -> Result<PathBuf, String> {
+    match s {
+        "" => Err("an empty path".into()),
+        "-" => Err("`-` is not an output here: give a file name".into()),
+        _ => Ok(PathBuf::from(s)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,15 +349,5 @@ mod tests {
         );
         assert_eq!((a.tolerance, a.floor, a.refine), (0.05, 0.1, 1000));
         assert!(Cli::try_parse_from(["tcpsim", "run", "m.toml", "--duration", "ten"]).is_err());
-    }
-}
-
-/// An output path: not empty, and not `-` (which means standard input for inputs; an output named
-/// `-` would be a file by that name, not standard output).
-fn out_path(s: &str) -> Result<PathBuf, String> {
-    match s {
-        "" => Err("an empty path".into()),
-        "-" => Err("`-` is not an output here: give a file name".into()),
-        _ => Ok(PathBuf::from(s)),
     }
 }

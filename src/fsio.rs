@@ -10,6 +10,10 @@
 //!   system), which is renamed over the destination only once complete, and removed on any error;
 //! - a file written by [`write_atomic`] gets the permissions a plain [`std::fs::write`] would give
 //!   it (`0o666` minus the umask on Unix), not the private mode of a temporary file;
+//! - an output never replaces one of the command's inputs ([`ensure_not_input`]: by canonical
+//!   path or inode, including the file standard input reads from and the files of an input run
+//!   directory) nor anything but a regular file ([`ensure_regular_or_absent`]: a directory,
+//!   device, FIFO or socket), even with `--force`;
 //! - every error names the path it concerns.
 
 use std::io::Write;

@@ -65,6 +65,12 @@ pub enum FsError {
         /// What it is.
         kind: &'static str,
     },
+    /// The directory an output goes in is a file.
+    #[error("refusing to write {}: its parent is not a directory", path.display())]
+    ParentNotADirectory {
+        /// The output.
+        path: PathBuf,
+    },
     /// Reading an input failed.
     #[error("reading {}", path.display())]
     Read {
@@ -261,6 +267,21 @@ pub fn ensure_not_input<P: AsRef<Path>>(path: &Path, inputs: &[P]) -> Result<(),
     Ok(())
 }
 
+/// Refuses replacing the directory `dir` when one of the files in it is one of `inputs` (a run
+/// of `R/run.toml` into `R` would replace its own model).
+///
+/// # Errors
+/// As [`ensure_not_input`].
+pub fn ensure_dir_not_input<P: AsRef<Path>>(dir: &Path, inputs: &[P]) -> Result<(), FsError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for path in entries.flatten().map(|e| e.path()).filter(|p| p.is_file()) {
+        ensure_not_input(&path, inputs)?;
+    }
+    Ok(())
+}
+
 /// The files tcpsim reads from a run directory given as an input.
 const RUN_DIR_INPUTS: [&str; 3] = ["run.toml", "trace.pcap", "trace.txt"];
 
@@ -271,6 +292,28 @@ const RUN_DIR_INPUTS: [&str; 3] = ["run.toml", "trace.pcap", "trace.txt"];
 /// # Errors
 /// [`FsError::NotAFile`] saying what `path` is.
 pub fn ensure_regular_or_absent(path: &Path) -> Result<(), FsError> {
+    let not_a_file = |kind| {
+        Err(FsError::NotAFile {
+            path: path.to_owned(),
+            kind,
+        })
+    };
+    // `x/` names a directory, existing or not; a parent that is a file cannot hold the output.
+    if path
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::MAIN_SEPARATOR)
+    {
+        return not_a_file("a directory path (it ends in a separator)");
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(meta) = parent.and_then(|p| std::fs::metadata(p).ok())
+        && !meta.is_dir()
+    {
+        return Err(FsError::ParentNotADirectory {
+            path: path.to_owned(),
+        });
+    }
     match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => Err(FsError::NotAFile {
             path: path.to_owned(),

@@ -67,9 +67,6 @@ fn check(a: CheckArgs) -> Result<ExitCode> {
 fn test(a: TestArgs) -> Result<ExitCode> {
     use tcpsim::expect::{TestOptions, model_files, properties};
     let files = model_files(&a.models)?;
-    if let Some(junit) = &a.junit {
-        fsio::ensure_not_input(junit, &files)?;
-    }
     let cases = properties(&files)?;
     let opts = TestOptions {
         cases: a.cases,
@@ -77,6 +74,7 @@ fn test(a: TestArgs) -> Result<ExitCode> {
         threads: tcpsim::search::sweep::threads(a.jobs),
         ..TestOptions::new()
     };
+    tcpsim::expect::check_outputs(&cases, &opts, a.junit.as_deref(), &files)?;
     let results = tcpsim::expect::run(&cases, &opts);
     // New counterexamples are written; a saved one that still fails is left as it is.
     let written = results
@@ -104,6 +102,7 @@ fn run(a: RunArgs) -> Result<ExitCode> {
             .map_err(|inv| anyhow::anyhow!("--duration: {}", inv.message))?;
     }
     let dir = a.out.unwrap_or_else(|| PathBuf::from("runs").join(&s.name));
+    fsio::ensure_dir_not_input(&dir, &[&a.model])?; // `run R/run.toml --out R --force`
     let outputs = tcpsim::run::Outputs {
         plot: a.plot,
         ..a.outputs

@@ -50,6 +50,59 @@ pub enum TestError {
         /// The directory.
         path: PathBuf,
     },
+    /// Two properties (of models sharing a name) would save their counterexamples to one file,
+    /// or the JUnit report would overwrite a counterexample.
+    #[error("{} would be written twice: {first} and {second} (give the models different names, or --junit another file)", path.display())]
+    SameOutput {
+        /// The file.
+        path: PathBuf,
+        /// What writes it first.
+        first: String,
+        /// What writes it again.
+        second: String,
+    },
+    /// An output is an input, or not a regular file.
+    #[error(transparent)]
+    Output(#[from] crate::fsio::FsError),
+}
+
+/// Checks, before any property runs, every file `tcpsim test` may write: each property's
+/// counterexample file and the JUnit report. None may be anything but a regular file, the report
+/// may not be one of the `inputs` (the model files), and no two may be the same file. (A model
+/// stored as its own counterexample is legitimate to test, since a saved counterexample that
+/// still fails is not rewritten; whether it would be replaced is known only after the search, and
+/// the caller checks then.)
+///
+/// # Errors
+/// [`TestError::Output`] or [`TestError::SameOutput`].
+pub fn check_outputs(
+    cases: &[PropertyCase],
+    opts: &TestOptions,
+    junit: Option<&Path>,
+    inputs: &[PathBuf],
+) -> Result<(), TestError> {
+    let mut writes: Vec<(PathBuf, String)> = cases
+        .iter()
+        .map(|c| {
+            let what = format!("{}: {:?}", c.path.display(), c.name);
+            (saved_path(&opts.saved, &c.base.name, &c.name), what)
+        })
+        .collect();
+    writes.extend(junit.map(|j| (j.to_owned(), "--junit".to_string())));
+    for (i, (path, what)) in writes.iter().enumerate() {
+        crate::fsio::ensure_regular_or_absent(path)?;
+        if i == cases.len() {
+            crate::fsio::ensure_not_input(path, inputs)?; // the JUnit report
+        }
+        if let Some((_, first)) = writes[..i].iter().find(|(p, _)| p == path) {
+            return Err(TestError::SameOutput {
+                path: path.clone(),
+                first: first.clone(),
+                second: what.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// How to test.
@@ -239,8 +292,9 @@ pub fn check(c: &PropertyCase, opts: &TestOptions) -> PropertyResult {
     let fail = |s: Scenario, v: Verdict, saved: bool| {
         Some(failure(c, s, v, saved, file.clone(), opts.seed))
     };
-    if let Some(saved) = crate::model::read_model(&file)
-        .ok()
+    // Only a regular file is read as a saved counterexample (a FIFO there would block).
+    if let Some(saved) = (file.is_file().then(|| crate::model::read_model(&file)))
+        .and_then(Result::ok)
         .and_then(|text| Scenario::from_toml(&text, &file).ok())
     {
         let s = if c.base.search.is_some() {

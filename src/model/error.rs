@@ -117,6 +117,24 @@ pub(super) fn in_user_terms(message: &str, key: Option<&str>) -> String {
             }
         }
     }
+    // serde names the Rust type a table deserialises into: say what the user writes instead.
+    for (rust, words) in [
+        (
+            "expected internally tagged enum ",
+            "expected a table with a `kind`",
+        ),
+        ("expected struct ", "expected a table"),
+    ] {
+        if let Some(at) = m.find(rust) {
+            let name_end = m[at + rust.len()..]
+                .find(|c: char| !c.is_alphanumeric())
+                .map_or(m.len(), |e| at + rust.len() + e);
+            m.replace_range(at..name_end, words);
+        }
+    }
+    if let Some(stripped) = m.strip_suffix(", expected any value") {
+        m = stripped.to_string();
+    }
     match key.map(str::trim).filter(|k| !k.is_empty()) {
         Some(k) if m == "duplicate key" => {
             format!("duplicate key `{k}`: a key is given once per table")
@@ -157,6 +175,18 @@ mod tests {
             (
                 "unknown field `u64x`, expected one of `a`",
                 "unknown field `u64x`, expected one of `a`",
+            ),
+            (
+                "invalid type: floating point `0.5`, expected internally tagged enum LossModel",
+                "invalid type: floating point `0.5`, expected a table with a `kind`",
+            ),
+            (
+                "invalid type: integer `5`, expected struct FinalState",
+                "invalid type: integer `5`, expected a table",
+            ),
+            (
+                "invalid value: integer `99999999999999999999` as i128, expected any value",
+                "invalid value: integer `99999999999999999999` (too large)",
             ),
         ];
         for (toml, user) in cases {

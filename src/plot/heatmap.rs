@@ -75,14 +75,23 @@ impl Sweep {
             .find(is_sig)
             .ok_or(PlotError::NoSignatureColumns)?;
         let params: Vec<String> = head[4..first_sig].to_vec();
-        let mut rows = Vec::new();
-        for r in rdr.records() {
-            let r = r.map_err(row_error)?;
-            if &r[0] == "cell" {
-                rows.push(r);
+        let two = params.len() > 1;
+        // Two passes over the text, one record at a time, so memory is the distinct values and
+        // the grid, not the rows (2 million rows once took 2.75 GB): the first finds the axes'
+        // values and which signatures have a non-zero rate, the second sums the rates.
+        let (mut x_axis, mut y_axis) = (Axis::default(), Axis::default());
+        let mut nonzero = vec![false; head.len()];
+        let mut cells = 0usize;
+        each_cell(csv_text, |r| {
+            cells += 1;
+            x_axis.add(&r[4]);
+            y_axis.add(if two { &r[5] } else { "" });
+            for (c, seen) in nonzero.iter_mut().enumerate().skip(first_sig) {
+                *seen |= r.get(c).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) > 0.0;
             }
-        }
-        if rows.is_empty() || params.is_empty() {
+            Ok(())
+        })?;
+        if cells == 0 || params.is_empty() {
             return Err(PlotError::NoCells);
         }
         let col = match signature {
@@ -92,19 +101,11 @@ impl Sweep {
                 .ok_or_else(|| PlotError::UnknownSignature(s.to_string()))?,
             None => (first_sig..head.len())
                 .filter(is_sig)
-                .find(|&c| {
-                    rows.iter()
-                        .any(|r| r.get(c).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) > 0.0)
-                })
+                .find(|&c| nonzero[c])
                 .unwrap_or(first_sig),
         };
-        let two = params.len() > 1;
-        let cells = rows
-            .iter()
-            .map(|r| cell(r, col, &head[col], two))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (xs, x_at, x_per) = Axis::of(cells.iter().map(|c| c.x.as_str()));
-        let (ys, y_at, y_per) = Axis::of(cells.iter().map(|c| c.y.as_str()));
+        let (xs, x_per) = x_axis.labels();
+        let (ys, y_per) = y_axis.labels();
         let desc = |i: usize, per: usize| {
             let name = params.get(i).map_or("", String::as_str);
             match per {
@@ -114,11 +115,13 @@ impl Sweep {
         };
         let descs = [desc(0, x_per), desc(1, y_per)];
         let mut grid = vec![vec![(0.0, 0u32); xs.len()]; ys.len()];
-        for c in &cells {
-            let g = &mut grid[y_at[c.y.as_str()]][x_at[c.x.as_str()]];
+        each_cell(csv_text, |r| {
+            let c = cell(r, col, &head[col], two)?;
+            let g = &mut grid[y_axis.bin(&c.y)][x_axis.bin(&c.x)];
             g.0 += c.rate;
             g.1 += 1;
-        }
+            Ok(())
+        })?;
         Ok(Sweep {
             sig: head[col].clone(),
             xs,
@@ -204,35 +207,75 @@ fn row_error(e: csv::Error) -> PlotError {
     PlotError::SweepRow { line, message }
 }
 
-/// An axis's labels and where each value is drawn.
-struct Axis;
+/// Calls `f` on every `cell` row of the sweep CSV `text`, one record at a time.
+fn each_cell(
+    text: &str,
+    mut f: impl FnMut(&csv::StringRecord) -> Result<(), PlotError>,
+) -> Result<(), PlotError> {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut r = csv::StringRecord::new();
+    while rdr.read_record(&mut r).map_err(row_error)? {
+        if &r[0] == "cell" {
+            f(&r)?;
+        }
+    }
+    Ok(())
+}
+
+/// An axis: its distinct values in order of first appearance, binned into at most [`MAX_AXIS`]
+/// runs of consecutive values when there are more.
+#[derive(Default)]
+struct Axis {
+    /// The values, in order of first appearance.
+    order: Vec<String>,
+    /// Each value's place in `order`.
+    at: BTreeMap<String, usize>,
+}
 
 impl Axis {
-    /// The distinct `values` in order of first appearance, as labels, binned into at most
-    /// [`MAX_AXIS`] runs of consecutive values when there are more; each value's label index; and
-    /// the number of values per label.
-    fn of<'a>(
-        values: impl Iterator<Item = &'a str>,
-    ) -> (Vec<String>, BTreeMap<&'a str, usize>, usize) {
-        let mut order: Vec<&str> = Vec::new();
-        let mut at: BTreeMap<&str, usize> = BTreeMap::new();
-        for v in values {
-            at.entry(v).or_insert_with(|| {
-                order.push(v);
-                order.len() - 1
-            });
+    /// Notes a value.
+    fn add(&mut self, v: &str) {
+        if !self.at.contains_key(v) {
+            self.at.insert(v.to_string(), self.order.len());
+            self.order.push(v.to_string());
         }
-        let per = order.len().div_ceil(MAX_AXIS).max(1);
-        if per == 1 {
-            return (order.iter().map(|v| v.to_string()).collect(), at, 1);
-        }
-        let labels = order
-            .chunks(per)
-            .map(|bin| format!("{}..{}", bin[0], bin[bin.len() - 1]))
-            .collect();
-        at.values_mut().for_each(|i| *i /= per);
-        (labels, at, per)
     }
+
+    /// Values per label: 1, or the bin size.
+    fn per(&self) -> usize {
+        self.order.len().div_ceil(MAX_AXIS).max(1)
+    }
+
+    /// The label index of a value the axis has seen.
+    fn bin(&self, v: &str) -> usize {
+        self.at[v] / self.per()
+    }
+
+    /// The labels (a value, or `first..last` of a bin; a value over 40 characters cut to its
+    /// head and tail, so a pasted value cannot make a huge SVG) and the values per label.
+    fn labels(&self) -> (Vec<String>, usize) {
+        let per = self.per();
+        let labels = self
+            .order
+            .chunks(per)
+            .map(|bin| match bin {
+                [one] => clip(one),
+                _ => format!("{}..{}", clip(&bin[0]), clip(&bin[bin.len() - 1])),
+            })
+            .collect();
+        (labels, per)
+    }
+}
+
+/// A value as a label: itself, or over 40 characters its first 24 and last 10 and its length.
+fn clip(v: &str) -> String {
+    let n = v.chars().count();
+    if n <= 40 {
+        return v.to_string();
+    }
+    let head: String = v.chars().take(24).collect();
+    let tail: String = v.chars().skip(n - 10).collect();
+    format!("{head}…{tail} ({n} chars)")
 }
 
 /// An axis label: the value of the cell whose middle is at `v`, nothing between cells.

@@ -151,6 +151,15 @@ fn heatmap_bins_long_axes() {
         svg.contains("\n59ms\n") && !svg.contains(".."),
         "one column per value"
     );
+    // A pasted 5,000-character value is cut in its label (120 such values made a 60 MB SVG).
+    let head = "kind,cell,run,seed,delay,idle-reset,features";
+    let long = format!("{head}\ncell,0,,,{},0.5,\n", "x y".repeat(2000));
+    let svg = super::heatmap(&long, None, "t").unwrap();
+    assert!(
+        svg.len() < 20_000 && svg.contains("(6000 chars)"),
+        "{}",
+        svg.len()
+    );
 }
 
 // Proves a sweep CSV row that is not a sweep's is an error naming its line, in the user's terms

@@ -78,8 +78,9 @@ fn xml(s: &str) -> String {
             '\'' => out.push_str("&apos;"),
             '\n' | '\t' => out.push(c),
             '\r' => out.push_str("&#13;"),
-            // XML 1.0 allows no other C0 control, not even as a reference: written as text.
-            c if u32::from(c) < 0x20 => {
+            // XML 1.0 allows no other C0 control, not even as a reference, nor U+FFFE and U+FFFF:
+            // written as text.
+            c if u32::from(c) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c if c.is_control() => {
@@ -164,6 +165,7 @@ mod xml_tests {
         assert_eq!(super::xml("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
         assert_eq!(super::xml("x\u{1b}[2J\ty\nz\r"), "x\\u{1b}[2J\ty\nz&#13;");
         assert_eq!(super::xml("\u{85}"), "&#133;");
+        assert_eq!(super::xml("a\u{fffe}\u{ffff}"), "a\\u{fffe}\\u{ffff}");
     }
 
     // Proves a property proptest gave up on (too many drawn models that do not validate) is

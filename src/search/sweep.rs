@@ -170,7 +170,7 @@ pub fn parse_param(spec: &str) -> Result<Param, SweepArgError> {
                     if integers {
                         format!("{}", v.round() as i64)
                     } else {
-                        format!("{v}")
+                        float_text(v)
                     }
                 })
                 .collect()
@@ -180,6 +180,18 @@ pub fn parse_param(spec: &str) -> Result<Param, SweepArgError> {
         key: key.trim().to_string(),
         values,
     })
+}
+
+/// A float as a `--set` value TOML reads as a number: as Rust writes it (`0.05`, `2`), unless that
+/// is long (`1e20` is written with 21 digits, which TOML takes for an integer out of range, and
+/// `1e-320` with 320), then in exponent form (`1e20`, `1e-320`).
+fn float_text(v: f64) -> String {
+    let plain = format!("{v}");
+    if plain.len() > 24 || (!plain.contains('.') && plain.parse::<i64>().is_err()) {
+        format!("{v:e}")
+    } else {
+        plain
+    }
 }
 
 /// Which block of cells to run: shard `index` (1-based) of `count`.
@@ -594,6 +606,15 @@ mod tests {
             ["5s", "10s", "15s", "20s", "25s", "30s"]
         );
         assert_eq!(parse_param("a.b=1..3:3").unwrap().values, ["1", "2", "3"]);
+        // Stress review: 1e20 was written with 21 digits, which TOML reads as an integer too large.
+        assert_eq!(
+            parse_param("a.p=0.5..1e20:2").unwrap().values,
+            ["0.5", "1e20"]
+        );
+        assert_eq!(
+            parse_param("a.p=1e-320..0.0:2").unwrap().values,
+            ["1e-320", "0"]
+        );
         assert_eq!(
             parse_param("a.p=0.0..0.1:3").unwrap().values,
             ["0", "0.05", "0.1"]

@@ -505,3 +505,79 @@ fn outputs_never_replace_special_files_or_stdin_inputs() {
         "the model was replaced"
     );
 }
+
+// Proves the second stress review's output findings stay fixed, each refused with exit 2 before
+// any work and with nothing written:
+// - `run R/run.toml --out R --force` (it replaced its own model);
+// - an output path ending in `/` or under a regular file (found only after the sweep had run);
+// - `tcpsim test` with two models of one name (both counterexamples went to one file), with
+//   `--junit` naming a counterexample file, and with a FIFO where a saved counterexample would be
+//   (it blocked reading it).
+#[test]
+#[cfg(unix)]
+fn outputs_checked_before_work() {
+    let dir = scratch("rel_outputs_before_work");
+    let refused = |o: &Output, says: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+        assert!(o.stdout.is_empty(), "work was done: {}", text(&o.stdout));
+    };
+    let run = small_run(&dir);
+    let model = fs::read(run.join("run.toml")).unwrap();
+    let args = ["run", "run/run.toml", "--out", "run", "--force"];
+    refused(
+        &tcpsim_in(&dir, &args, None),
+        "it is the input run/run.toml",
+    );
+    assert_eq!(fs::read(run.join("run.toml")).unwrap(), model);
+
+    fs::write(dir.join("f"), "a file").unwrap();
+    let leak = model_path("close-wait-leak.toml");
+    for (out, says) in [
+        ("c.csv/", "it is a directory path"),
+        ("f/x.csv", "its parent is not a directory"),
+    ] {
+        let args = [
+            "sweep",
+            &leak,
+            "--param",
+            "duration=1s..2s:2",
+            "--out",
+            out,
+            "--force",
+        ];
+        refused(&tcpsim_in(&dir, &args, None), says);
+    }
+    assert!(!dir.join("c.csv").exists());
+
+    let generic = fs::read_to_string(model_path("esp32-wifi-generic.toml")).unwrap();
+    let head = &generic[..generic.find("\n# Properties over").unwrap()];
+    let body = format!("{head}\n[[expect]]\nname = \"fails\"\nnever = \"stale-seq-after-fin\"\n")
+        .replace("name = \"esp32-wifi-generic\"", "name = \"foo\"");
+    fs::write(dir.join("a.toml"), &body).unwrap();
+    fs::write(dir.join("b.toml"), &body).unwrap();
+    let saved = "tcpsim-test/foo--fails.toml";
+    let o = tcpsim_in(&dir, &["test", "a.toml", "b.toml", "--cases", "8"], None);
+    refused(
+        &o,
+        &format!("{saved} would be written twice: a.toml: \"fails\" and b.toml"),
+    );
+    let o = tcpsim_in(
+        &dir,
+        &["test", "a.toml", "--cases", "8", "--junit", saved],
+        None,
+    );
+    refused(&o, "would be written twice: a.toml: \"fails\" and --junit");
+    assert!(!dir.join(saved).exists());
+    fs::create_dir_all(dir.join("tcpsim-test")).unwrap();
+    if Command::new("mkfifo")
+        .arg(dir.join(saved))
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let o = tcpsim_in(&dir, &["test", "a.toml", "--cases", "8"], None);
+        refused(&o, "it is a FIFO, not a regular file");
+    } else {
+        eprintln!("SKIPPED (FIFO part): mkfifo is not available");
+    }
+}

@@ -187,6 +187,9 @@ pub enum RunError {
         OUTPUT_FILES.join(", ")
     )]
     NotOurs(PathBuf),
+    /// The destination exists and is not a directory (a file, FIFO or device).
+    #[error("{} is not a directory; refusing to replace it with a run's outputs", .0.display())]
+    NotADirectory(PathBuf),
     /// The destination is the current directory or one of its parents.
     #[error(
         "{} is the current directory or one of its parents; refusing to write outputs there",
@@ -318,7 +321,10 @@ pub fn run_to_dir(
         if !force {
             return Err(RunError::Exists(out.to_owned()));
         }
-        if !dest.is_dir() || !only_outputs(&dest) {
+        if !dest.is_dir() {
+            return Err(RunError::NotADirectory(out.to_owned()));
+        }
+        if !only_outputs(&dest) {
             return Err(RunError::NotOurs(out.to_owned()));
         }
     }

@@ -419,7 +419,10 @@ impl Sweep<'_> {
     /// `invalid`). A value that parses but is out of range, alone or with the other parameters,
     /// stays an `invalid` row: that is a finding, not a mistake.
     fn check_params(&self) -> Result<(), SweepError> {
-        for p in self.params {
+        for (i, p) in self.params.iter().enumerate() {
+            if self.params[..i].iter().any(|q| q.key == p.key) {
+                return Err(SweepError::DuplicateParam(p.key.clone()));
+            }
             for v in [p.values.first(), p.values.last()].into_iter().flatten() {
                 let set = [format!("{}={v}", p.key)];
                 match Scenario::from_toml_with(self.text, self.path, &set) {
@@ -569,13 +572,16 @@ pub enum SweepError {
     },
     /// A parameter no cell can use: set alone to an end of its range, the model does not parse
     /// (an unknown key, a value of the wrong type).
-    #[error("--param {key}: {error}")]
+    #[error("--param {}: {error}", crate::clip_words(key))]
     Param {
         /// The parameter's key.
         key: String,
         /// The model's error (its whole message; not a `source`, so it is printed once).
         error: ModelError,
     },
+    /// Two `--param`s name one key (the CSV would have two columns of that name).
+    #[error("--param {}: given twice", crate::clip_words(.0))]
+    DuplicateParam(String),
     /// Writing the CSV failed.
     #[error("writing the CSV")]
     Write(#[from] std::io::Error),

@@ -549,6 +549,10 @@ fn outputs_checked_before_work() {
         refused(&tcpsim_in(&dir, &args, None), says);
     }
     assert!(!dir.join("c.csv").exists());
+    // A run over a file said the file "holds files tcpsim did not write".
+    let args = ["run", &leak, "--out", "f", "--force"];
+    refused(&tcpsim_in(&dir, &args, None), "f is not a directory");
+    assert_eq!(fs::read(dir.join("f")).unwrap(), b"a file");
 
     let generic = fs::read_to_string(model_path("esp32-wifi-generic.toml")).unwrap();
     let head = &generic[..generic.find("\n# Properties over").unwrap()];

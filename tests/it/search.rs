@@ -592,4 +592,18 @@ fn sweep_params_no_cell_can_use_are_refused() {
     }
     let o = sweep("link.uplink.delay=1ms..5ms:2");
     assert_eq!(o.status.code(), Some(0), "{o:?}");
+    // The same key twice made two CSV columns of one name.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args(["sweep", "models/close-wait-leak.toml"])
+        .args([
+            "--param",
+            "duration=1s..2s:2",
+            "--param",
+            "duration=3s..4s:2",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--param duration: given twice"));
 }

@@ -87,24 +87,9 @@ pub(crate) const REGISTRY: [Entry; 5] = [
         ],
         |_| Box::new(stale_seq_after_fin::StaleSeqAfterFin::default()),
     ),
-    (
-        "rto-backoff",
-        &[
-            "retransmissions",
-            "base_rto_s",
-            "total_s",
-            "growth_factor",
-            "interval_1_s",
-            "interval_2_s",
-            "interval_3_s",
-            "interval_4_s",
-            "interval_5_s",
-            "interval_6_s",
-            "interval_7_s",
-            "interval_8_s",
-        ],
-        |_| Box::new(rto_backoff::RtoBackoff::default()),
-    ),
+    ("rto-backoff", &rto_backoff::FEATURES, |_| {
+        Box::new(rto_backoff::RtoBackoff::default())
+    }),
     (
         "one-way-stall",
         &["outage_s", "stalled_s", "acks_without_data", "peer_window"],

@@ -9,6 +9,22 @@
 
 use std::collections::BTreeMap;
 
+/// Every feature an `rto-backoff` finding can carry (the intervals last, in order).
+pub(super) const FEATURES: [&str; 12] = [
+    "retransmissions",
+    "base_rto_s",
+    "total_s",
+    "growth_factor",
+    "interval_1_s",
+    "interval_2_s",
+    "interval_3_s",
+    "interval_4_s",
+    "interval_5_s",
+    "interval_6_s",
+    "interval_7_s",
+    "interval_8_s",
+];
+
 use super::{Detector, finding, span};
 use crate::classes::{Classes, Seen, seq_after};
 use crate::clock::Instant;
@@ -34,23 +50,14 @@ impl RtoBackoff {
         // Undefined when every interval before another is zero (copies of one packet): left out.
         let growth = (!ratios.is_empty())
             .then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp());
-        let names = [
-            "interval_1_s",
-            "interval_2_s",
-            "interval_3_s",
-            "interval_4_s",
-            "interval_5_s",
-            "interval_6_s",
-            "interval_7_s",
-            "interval_8_s",
-        ];
         let mut features: Vec<(&str, f64)> = vec![
             ("retransmissions", (times.len() - 1) as f64),
             ("base_rto_s", intervals[0]),
             ("total_s", span(times[0], *times.last().expect("3+"))),
         ];
         features.extend(growth.map(|g| ("growth_factor", g)));
-        features.extend(names.iter().copied().zip(intervals.iter().copied()));
+        let names = FEATURES[4..].iter().copied(); // interval_1_s ... interval_8_s
+        features.extend(names.zip(intervals.iter().copied()));
         out.push(finding("rto-backoff", times[1], &features));
     }
 }

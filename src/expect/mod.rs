@@ -94,7 +94,9 @@ pub fn check_outputs(
         if i == cases.len() {
             crate::fsio::ensure_not_input(path, inputs)?; // the JUnit report
         }
-        if let Some((_, first)) = writes[..i].iter().find(|(p, _)| p == path) {
+        // Compared as absolute paths, so `./x` and `x` are one file.
+        let same = |p: &Path| std::path::absolute(p).ok() == std::path::absolute(path).ok();
+        if let Some((_, first)) = writes[..i].iter().find(|(p, _)| same(p)) {
             return Err(TestError::SameOutput {
                 path: path.clone(),
                 first: first.clone(),

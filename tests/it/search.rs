@@ -10,6 +10,13 @@ use tcpsim::search::{SearchOptions, reproducer_toml, search, target_from_capture
 
 use crate::{model, root};
 
+/// The `tcpsim` binary, run from the repository root (where the models and captures are).
+fn tcpsim() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"));
+    c.current_dir(root());
+    c
+}
+
 fn capture_a() -> PathBuf {
     root().join("tests/data/observed/esp32-wifi-stale-fin-a.txt")
 }
@@ -179,13 +186,7 @@ fn mitigate_ranks_candidates() {
 #[test]
 fn search_and_sweep_keep_existing_files() {
     let dir = crate::scratch("search_no_overwrite");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
-            .args(args)
-            .current_dir(root())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| tcpsim().args(args).output().unwrap();
     let existing = dir.join("mine.toml");
     std::fs::write(&existing, "my notes\n").unwrap();
     let out = existing.to_str().unwrap();
@@ -257,7 +258,7 @@ fn search_and_sweep_keep_existing_files() {
 fn sharded_cli_runs_merge_to_the_single_run() {
     let dir = crate::scratch("sweep_shards_cli");
     let sweep = |extra: &[&str], out: &std::path::Path| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        let o = tcpsim()
             .args([
                 "sweep",
                 "models/esp32-wifi-stale-fin.toml",
@@ -271,7 +272,6 @@ fn sharded_cli_runs_merge_to_the_single_run() {
             ])
             .arg(out)
             .args(extra)
-            .current_dir(root())
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -294,7 +294,7 @@ fn sharded_cli_runs_merge_to_the_single_run() {
 // the stale FIN and its connections survive, and the JSON says so per outcome.
 #[test]
 fn mitigate_set_and_json_outcomes() {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+    let o = tcpsim()
         .args([
             "mitigate",
             "models/esp32-wifi-stale-fin.toml",
@@ -308,7 +308,6 @@ fn mitigate_set_and_json_outcomes() {
             "2",
             "--json",
         ])
-        .current_dir(root())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -352,7 +351,7 @@ fn nearest_miss_when_nothing_matches() {
     assert!(off >= 1 && off < compared.len(), "{:?}", n.compared);
     let out = root().join("target/nearest-miss-never-written.toml");
     let _ = std::fs::remove_file(&out);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+    let o = tcpsim()
         .args([
             "search",
             "models/esp32-wifi-generic.toml",
@@ -367,7 +366,6 @@ fn nearest_miss_when_nothing_matches() {
             "--out",
         ])
         .arg(&out)
-        .current_dir(root())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -377,13 +375,12 @@ fn nearest_miss_when_nothing_matches() {
         "{text}"
     );
     assert!(!out.exists());
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+    let o = tcpsim()
         .args(["search", "models/esp32-wifi-generic.toml"])
         .args(["--target", "stale-seq-after-fin", "--cases", "60"])
         .args(["--match", "tests/data/observed/esp32-wifi-stale-fin-b.txt"])
         .args(["--refine", "0", "--json", "--out"])
         .arg(&out)
-        .current_dir(root())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -419,7 +416,7 @@ fn robustness_over_seeds_and_min_rate() {
     let _ = std::fs::remove_file(&out);
     let _ = std::fs::remove_file(out.with_extension("compare.svg"));
     let run = |capture: &str, min_rate: &str| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        let o = tcpsim()
             .args(["search", "models/esp32-wifi-generic.toml"])
             .args(["--target", "stale-seq-after-fin", "--json", "--force"])
             .args([
@@ -431,7 +428,6 @@ fn robustness_over_seeds_and_min_rate() {
                 "--out",
             ])
             .arg(&out)
-            .current_dir(root())
             .output()
             .unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -542,7 +538,7 @@ fn search_flag_combinations_refused() {
             "--tolerance and --floor are both 0",
         ),
     ] {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        let o = tcpsim()
             .args([
                 "search",
                 "models/esp32-wifi-generic.toml",
@@ -550,7 +546,6 @@ fn search_flag_combinations_refused() {
                 "stale-seq-after-fin",
             ])
             .args(&args)
-            .current_dir(root())
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -568,9 +563,8 @@ fn search_flag_combinations_refused() {
 #[test]
 fn sweep_params_no_cell_can_use_are_refused() {
     let sweep = |param: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        tcpsim()
             .args(["sweep", "models/close-wait-leak.toml", "--param", param])
-            .current_dir(root())
             .output()
             .unwrap()
     };
@@ -593,7 +587,7 @@ fn sweep_params_no_cell_can_use_are_refused() {
     let o = sweep("link.uplink.delay=1ms..5ms:2");
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     // The same key twice made two CSV columns of one name.
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+    let o = tcpsim()
         .args(["sweep", "models/close-wait-leak.toml"])
         .args([
             "--param",
@@ -601,7 +595,6 @@ fn sweep_params_no_cell_can_use_are_refused() {
             "--param",
             "duration=3s..4s:2",
         ])
-        .current_dir(root())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -315,10 +315,7 @@ pub fn ensure_regular_or_absent(path: &Path) -> Result<(), FsError> {
         });
     }
     match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => Err(FsError::NotAFile {
-            path: path.to_owned(),
-            kind: file_kind(&meta),
-        }),
+        Ok(meta) if !meta.is_file() => not_a_file(file_kind(&meta)),
         _ => Ok(()),
     }
 }

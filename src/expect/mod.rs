@@ -89,17 +89,20 @@ pub fn check_outputs(
         })
         .collect();
     writes.extend(junit.map(|j| (j.to_owned(), "--junit".to_string())));
+    // Compared as absolute paths, so `./x` and `x` are one file.
+    let absolute: Vec<_> = writes
+        .iter()
+        .map(|(p, _)| std::path::absolute(p).ok())
+        .collect();
     for (i, (path, what)) in writes.iter().enumerate() {
         crate::fsio::ensure_regular_or_absent(path)?;
         if i == cases.len() {
             crate::fsio::ensure_not_input(path, inputs)?; // the JUnit report
         }
-        // Compared as absolute paths, so `./x` and `x` are one file.
-        let same = |p: &Path| std::path::absolute(p).ok() == std::path::absolute(path).ok();
-        if let Some((_, first)) = writes[..i].iter().find(|(p, _)| same(p)) {
+        if let Some(j) = absolute[..i].iter().position(|a| *a == absolute[i]) {
             return Err(TestError::SameOutput {
                 path: path.clone(),
-                first: first.clone(),
+                first: writes[j].1.clone(),
                 second: what.clone(),
             });
         }

@@ -46,13 +46,6 @@ struct Sweep {
     descs: [String; 2],
 }
 
-/// A cell row: its first two parameters' values and its rate.
-struct Cell {
-    x: String,
-    y: String,
-    rate: f64,
-}
-
 impl Sweep {
     /// Reads the CSV's header and cell rows, picks the signature's column, and sums the rates.
     fn parse(csv_text: &str, signature: Option<&str>) -> Result<Sweep, PlotError> {
@@ -116,9 +109,9 @@ impl Sweep {
         let descs = [desc(0, x_per), desc(1, y_per)];
         let mut grid = vec![vec![(0.0, 0u32); xs.len()]; ys.len()];
         each_cell(csv_text, |r| {
-            let c = cell(r, col, &head[col], two)?;
-            let g = &mut grid[y_axis.bin(&c.y)][x_axis.bin(&c.x)];
-            g.0 += c.rate;
+            let rate = rate(r, col, &head[col])?;
+            let g = &mut grid[y_axis.bin(if two { &r[5] } else { "" })][x_axis.bin(&r[4])];
+            g.0 += rate;
             g.1 += 1;
             Ok(())
         })?;
@@ -168,9 +161,9 @@ impl Sweep {
     }
 }
 
-/// The cell row `r`: its first two parameters (the second empty unless `two`) and its rate in
-/// column `col` (named `sig`), which must be NaN (no run of the cell succeeded) or from 0 to 1.
-fn cell(r: &csv::StringRecord, col: usize, sig: &str, two: bool) -> Result<Cell, PlotError> {
+/// The rate of the cell row `r` in column `col` (named `sig`), which must be NaN (no run of the
+/// cell succeeded) or from 0 to 1.
+fn rate(r: &csv::StringRecord, col: usize, sig: &str) -> Result<f64, PlotError> {
     let line = r.position().map_or(0, csv::Position::line);
     let text = r.get(col).unwrap_or("");
     let rate = text
@@ -178,19 +171,12 @@ fn cell(r: &csv::StringRecord, col: usize, sig: &str, two: bool) -> Result<Cell,
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_nan() || (0.0..=1.0).contains(v));
-    let Some(rate) = rate else {
-        return Err(PlotError::SweepRow {
-            line,
-            message: format!(
-                "{sig}: {:?} is not a rate from 0 to 1",
-                crate::clip_words(text)
-            ),
-        });
-    };
-    Ok(Cell {
-        x: r[4].to_string(),
-        y: if two { r[5].to_string() } else { String::new() },
-        rate,
+    rate.ok_or_else(|| PlotError::SweepRow {
+        line,
+        message: format!(
+            "{sig}: {:?} is not a rate from 0 to 1",
+            crate::clip_words(text)
+        ),
     })
 }
 

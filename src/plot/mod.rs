@@ -100,13 +100,13 @@ pub fn plot_reader(
         let svg = sink.draw_capture(&names, stats.time, opts)?;
         return Ok((svg, Some(stats)));
     }
-    let mut bytes = crate::fsio::read_limited_from(whole, name, SWEEP_CSV_LIMIT, "sweep CSV")?;
-    bytes.drain(..bom);
+    let bytes = crate::fsio::read_limited_from(whole, name, SWEEP_CSV_LIMIT, "sweep CSV")?;
     let text = String::from_utf8(bytes).map_err(|e| PlotError::NotText {
         path: name.display().to_string(),
-        at: bom + e.utf8_error().valid_up_to(),
+        at: e.utf8_error().valid_up_to(),
     })?;
-    let svg = heatmap(&text, signature, &opts.title).map_err(|e| PlotError::InSweep {
+    let csv = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let svg = heatmap(csv, signature, &opts.title).map_err(|e| PlotError::InSweep {
         path: name.display().to_string(),
         source: Box::new(e),
     })?;
